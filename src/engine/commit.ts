@@ -1,0 +1,274 @@
+/**
+ * Committing one writer's pages.
+ *
+ * 1. Contents go up first, keyed by hash, in small kv transactions (or inline when small): nothing visible.
+ * 2. One kv transaction checks conflicts and writes everything that makes the commit visible: the
+ *    page-index entries (versionstamped keys), the last write version with the idempotency key, the
+ *    idempotency index, the changelog entry and the time-index entry.
+ * Large commits are two-phase: a token is written before the upload and must still be there at step 2;
+ * GC revokes tokens when it deletes content, so a commit never references content GC removed.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { prefixEnd, u64be } from '../kv/bytes.ts';
+import type { KvReader, KvTransaction } from '../kv/types.ts';
+import { encodeChangelogEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
+import { hashPage, uploadContents, writeContent, type Content } from './content.ts';
+import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
+import {
+  CommitInterruptedError,
+  CommitTooLargeError,
+  ConflictError,
+  FutureVersionError,
+  InvalidOptionError,
+  InvalidPageError,
+  VersionTooOldError,
+} from './errors.ts';
+import { changedPages, timeOfKey } from './history.ts';
+import {
+  changelogPrefix,
+  idempotencyKey,
+  lastWriteKey,
+  pagePrefix,
+  pageRange,
+  timeKeyPrefix,
+  timePrefix,
+  tokenKey,
+  versionSuffix,
+} from './keys.ts';
+import { validatePageNumber } from './read.ts';
+import { writeTransaction } from './transact.ts';
+import { parseVersion, versionFromBytes, versionOfReadVersion, type Version } from './version.ts';
+
+export interface CommitRequest {
+  /** The version the writer read at. */
+  snapshot: Version;
+  /** Page number -> full page bytes (length == pageSize). */
+  pages: Map<number, Uint8Array>;
+  /** Pages read; page-level conflict check (database-level above the threshold or when absent). */
+  readSet?: Iterable<number>;
+  /** Stored in the changelog entry. */
+  clientTag?: string;
+}
+
+/** Above this many pages read, the conflict check is database-level (as mvSQLite does). */
+export const PAGE_CONFLICT_CHECK_LIMIT = 2000;
+/** Above this many pages written, the commit is two-phase (token, upload, publish). */
+export const TWO_PHASE_PAGES = 1000;
+/** Content up to this size is written inside the publishing transaction itself. */
+export const INLINE_CONTENT_BYTES = 256 * 1024;
+/**
+ * The publishing transaction holds ~130 bytes per page (index key, hash, write-conflict range): 60,000
+ * pages stay under 8 MB of FoundationDB's 10 MB.
+ */
+export const MAX_COMMIT_PAGES = 60_000;
+/** Times a two-phase commit starts over when GC revoked its token. */
+const TOKEN_ATTEMPTS = 3;
+
+const EMPTY = new Uint8Array(0);
+
+interface Plan {
+  db: DatabaseRef;
+  snapshot: Version;
+  /** Sorted by page number. */
+  writes: { page: number; hash: Uint8Array }[];
+  contents: Content[];
+  bytes: number;
+  /** Present when the conflict check is page-level. */
+  readSet?: number[];
+  /** Present when the conflict check is database-level with a known read set (for the error's page list). */
+  wideReadSet?: Set<number>;
+  clientTag: string | undefined;
+  idempotencyKey: Uint8Array;
+}
+
+/** Returns the new version. Throws ConflictError on conflict. */
+export async function commitPages(db: DatabaseRef, request: CommitRequest): Promise<Version> {
+  const plan = planCommit(db, request);
+  if (plan.writes.length === 0) {
+    // Nothing to publish: the writer's transaction is serializable at its snapshot.
+    await writeTransaction(db.kv, (tx) => checkSnapshot(tx, tx.snapshot(), tx.snapshot(), plan));
+    return plan.snapshot;
+  }
+  const inline = plan.writes.length <= TWO_PHASE_PAGES && plan.contents.reduce((n, c) => n + c.bytes.length, 0) <= INLINE_CONTENT_BYTES;
+  if (plan.writes.length <= TWO_PHASE_PAGES) {
+    if (!inline) await uploadContents(db.kv, db.prefix, plan.contents);
+    return (await publish(plan, inline, undefined)) as Version;
+  }
+  for (let attempt = 1; attempt <= TOKEN_ATTEMPTS; attempt++) {
+    const token = await openToken(plan);
+    await uploadContents(db.kv, db.prefix, plan.contents);
+    const outcome = await publish(plan, false, token);
+    if (outcome !== TOKEN_REVOKED) return outcome;
+  }
+  throw new CommitInterruptedError(TOKEN_ATTEMPTS);
+}
+
+function planCommit(db: DatabaseRef, request: CommitRequest): Plan {
+  if (request === null || typeof request !== 'object') throw new InvalidOptionError('commit request', 'expected an object');
+  const snapshot = parseVersion(request.snapshot);
+  if (!(request.pages instanceof Map)) throw new InvalidPageError('pages must be a Map of page number -> page bytes');
+  if (request.pages.size > MAX_COMMIT_PAGES) throw new CommitTooLargeError(request.pages.size, MAX_COMMIT_PAGES);
+  const clientTag = request.clientTag;
+  validateClientTag(clientTag);
+
+  const writes: Plan['writes'] = [];
+  const contents = new Map<string, Content>();
+  let bytes = 0;
+  for (const [page, data] of request.pages) {
+    validatePageNumber(page);
+    if (!(data instanceof Uint8Array) || data.length !== db.pageSize) {
+      throw new InvalidPageError(
+        `page ${page} has ${data instanceof Uint8Array ? `${data.length} bytes` : 'no bytes'}: every page of ` +
+          `database ${JSON.stringify(db.name)} is exactly ${db.pageSize} bytes`,
+      );
+    }
+    const hash = hashPage(data);
+    writes.push({ page, hash });
+    // Copy: the caller may reuse its buffers while the upload runs.
+    contents.set(Buffer.from(hash).toString('hex'), { hash, bytes: data.slice() });
+    bytes += data.length;
+  }
+  writes.sort((a, b) => a.page - b.page);
+
+  let readSet: number[] | undefined;
+  let wideReadSet: Set<number> | undefined;
+  if (request.readSet !== undefined) {
+    if (request.readSet === null || typeof (request.readSet as Iterable<number>)[Symbol.iterator] !== 'function') {
+      throw new InvalidPageError('readSet must be an iterable of page numbers');
+    }
+    const set = new Set<number>();
+    for (const page of request.readSet) set.add(validatePageNumber(page));
+    if (set.size <= PAGE_CONFLICT_CHECK_LIMIT) readSet = [...set];
+    else wideReadSet = set;
+  }
+  return {
+    db,
+    snapshot,
+    writes,
+    contents: [...contents.values()],
+    bytes,
+    ...(readSet ? { readSet } : {}),
+    ...(wideReadSet ? { wideReadSet } : {}),
+    clientTag,
+    idempotencyKey: new Uint8Array(randomBytes(16)),
+  };
+}
+
+const TOKEN_REVOKED = Symbol('token revoked');
+
+/**
+ * Phase one of a large commit: registers a token (GC revokes all of them when it deletes content), and
+ * checks the conflicts that are already certain, so a doomed commit does not upload 100 MB first.
+ */
+async function openToken(plan: Plan): Promise<Uint8Array> {
+  const token = new Uint8Array(randomBytes(16));
+  await writeTransaction(plan.db.kv, async (tx) => {
+    const reader = tx.snapshot();
+    await checkSnapshot(tx, reader, reader, plan);
+    await checkConflicts(reader, reader, plan);
+    tx.set(tokenKey(plan.db.prefix, token), u64be(BigInt(Date.now())));
+  });
+  return token;
+}
+
+/** The guards on a writer's snapshot: not in the future, not below the GC watermark, not above the head. */
+async function checkSnapshot(
+  tx: KvTransaction,
+  watermarkReader: KvReader,
+  lastWriteReader: KvReader,
+  plan: Plan,
+): Promise<void> {
+  const latest = versionOfReadVersion(await tx.getReadVersion());
+  if (plan.snapshot > latest) throw new FutureVersionError(plan.snapshot, latest);
+  const [watermark, lastWrite] = await Promise.all([
+    readWatermark(watermarkReader, plan.db),
+    lastWriteReader.get(lastWriteKey(plan.db.prefix)),
+  ]);
+  if (plan.snapshot < watermark) throw new VersionTooOldError(plan.snapshot, watermark);
+  const head = headOf(plan.db, lastWrite);
+  if (plan.snapshot > head) throw new ConflictError('head-moved-back', [], head, plan.snapshot);
+}
+
+/**
+ * Throws ConflictError if the writer's reads are stale. Page level: the newest version of every page read
+ * must not be newer than the snapshot; `pageReader` must add read conflicts so two racing committers
+ * cannot both pass. Database level: nobody may have committed after the snapshot.
+ */
+async function checkConflicts(pageReader: KvReader, lastWriteReader: KvReader, plan: Plan): Promise<void> {
+  const { db, snapshot } = plan;
+  if (plan.readSet) {
+    const newest = await Promise.all(
+      plan.readSet.map(async (page) => {
+        const range = pageRange(db.prefix, page);
+        const [entry] = await pageReader.getRange(range.begin, range.end, { limit: 1, reverse: true });
+        return entry ? versionFromBytes(versionSuffix(entry[0])) : undefined;
+      }),
+    );
+    const stale = plan.readSet.filter((_, i) => newest[i] !== undefined && newest[i]! > snapshot);
+    if (stale.length > 0) {
+      const winning = newest.reduce<Version>((max, v) => (v !== undefined && v > max ? v : max), snapshot);
+      throw new ConflictError('page', stale.sort((a, b) => a - b), winning, snapshot);
+    }
+    return;
+  }
+  const head = headOf(db, await lastWriteReader.get(lastWriteKey(db.prefix)));
+  if (head > snapshot) {
+    const changed = await changedPages(lastWriteReader, db, snapshot, head);
+    const pages = changed === 'all' ? [] : plan.wideReadSet ? changed.filter((p) => plan.wideReadSet!.has(p)) : changed;
+    throw new ConflictError('database', pages, head, snapshot);
+  }
+}
+
+/** Phase two (or the only phase): one kv transaction makes the commit visible. */
+async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Promise<Version | typeof TOKEN_REVOKED> {
+  const { db } = plan;
+  const ns = db.prefix;
+  const { value, versionstamp } = await writeTransaction(db.kv, async (tx) => {
+    const reader = tx.snapshot();
+    // Page level: read the pages with conflicts, the last write version without (every commit writes it).
+    // Database level: the last write version with a conflict.
+    const lastWriteReader = plan.readSet ? reader : tx;
+    const [earlier, tokenValue, lastTime] = await Promise.all([
+      // Read with a conflict: if an earlier attempt is still in flight and lands, this one must fail.
+      tx.get(idempotencyKey(ns, plan.idempotencyKey)),
+      token ? tx.get(tokenKey(ns, token)) : undefined,
+      reader.getRange(timePrefix(ns), prefixEnd(timePrefix(ns)), { limit: 1, reverse: true }),
+      // The watermark with a conflict: a deleted database or a moved watermark stops this commit.
+      checkSnapshot(tx, tx, lastWriteReader, plan),
+      checkConflicts(tx, lastWriteReader, plan),
+    ]).catch(async (err: unknown) => {
+      // A retry after a maybe-committed attempt sees its own commit as a conflict: report that commit.
+      if (!(err instanceof ConflictError)) throw err;
+      const stored = await reader.get(idempotencyKey(ns, plan.idempotencyKey));
+      if (stored !== undefined) return [stored, undefined, []] as const;
+      throw err;
+    });
+    if (earlier !== undefined) return versionFromBytes(earlier);
+    if (token && tokenValue === undefined) return TOKEN_REVOKED;
+
+    const now = Math.max(Date.now(), lastTime[0] ? timeOfKey(db, lastTime[0][0]) : 0);
+    if (inline) for (const content of plan.contents) writeContent(tx, ns, content, now);
+    for (const { page, hash } of plan.writes) tx.setVersionstampedKey(pagePrefix(ns, page), EMPTY, hash);
+    tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey);
+    tx.setVersionstampedValue(idempotencyKey(ns, plan.idempotencyKey), EMPTY);
+    const listed = plan.writes.length <= MAX_LISTED_PAGES;
+    tx.setVersionstampedKey(
+      changelogPrefix(ns),
+      EMPTY,
+      encodeChangelogEntry({
+        time: now,
+        pageCount: plan.writes.length,
+        bytes: plan.bytes,
+        ...(plan.clientTag !== undefined ? { clientTag: plan.clientTag } : {}),
+        pages: listed ? plan.writes.map((w) => w.page) : 'all',
+      }),
+    );
+    tx.setVersionstampedKey(timeKeyPrefix(ns, now), EMPTY, EMPTY);
+    if (token) tx.clear(tokenKey(ns, token));
+    return undefined;
+  });
+  if (value !== undefined) return value;
+  return versionFromBytes(versionstamp!);
+}
+

@@ -1,0 +1,157 @@
+/** History reads: which pages changed between versions, the commit log, and time -> version. */
+
+import { keyAfter, readU64be, u64be, concatBytes } from '../kv/bytes.ts';
+import type { Bytes, KvReader } from '../kv/types.ts';
+import { decodeChangelogEntry, type ChangelogEntry } from './changelog.ts';
+import { readWatermark, type DatabaseRef } from './databases.ts';
+import { FutureVersionError, InvalidOptionError, NoVersionAtTimeError, DatabaseNotFoundError } from './errors.ts';
+import { changelogKey, changelogPrefix, metadataKey, timePrefix, versionSuffix } from './keys.ts';
+import { decodeMetadata } from './metadata.ts';
+import { readTransaction } from './transact.ts';
+import {
+  ZERO_VERSION,
+  parseVersion,
+  versionFromBytes,
+  versionOfReadVersion,
+  versionToBytes,
+  type Version,
+} from './version.ts';
+
+/** Above these, `changes` answers 'all': dropping a whole cache is cheaper than reading that much. */
+export const MAX_CHANGED_PAGES = 1000;
+export const MAX_CHANGED_COMMITS = 100;
+
+/** Changelog keys for versions in (from, to]. */
+function changelogRange(db: DatabaseRef, from: Version, to: Version): { begin: Bytes; end: Bytes } {
+  return {
+    begin: keyAfter(changelogKey(db.prefix, versionToBytes(from))),
+    end: keyAfter(changelogKey(db.prefix, versionToBytes(to))),
+  };
+}
+
+/** Pages changed by commits in (from, to], or 'all' when that is too many or not known. */
+export async function changedPages(
+  reader: KvReader,
+  db: DatabaseRef,
+  from: Version,
+  to: Version,
+): Promise<number[] | 'all'> {
+  if (from >= to) return [];
+  const range = changelogRange(db, from, to);
+  const entries = await reader.getRange(range.begin, range.end, { limit: MAX_CHANGED_COMMITS + 1 });
+  if (entries.length > MAX_CHANGED_COMMITS) return 'all';
+  const pages = new Set<number>();
+  for (const [, value] of entries) {
+    const entry = decodeChangelogEntry(value);
+    if (entry.pages === 'all') return 'all';
+    for (const page of entry.pages) pages.add(page);
+    if (pages.size > MAX_CHANGED_PAGES) return 'all';
+  }
+  return [...pages].sort((a, b) => a - b);
+}
+
+/** Pages changed in (from, to]; 'all' when the answer is too large or unknown (drop the whole cache). */
+export async function changes(db: DatabaseRef, from: Version, to: Version): Promise<number[] | 'all'> {
+  const begin = parseVersion(from);
+  const end = parseVersion(to);
+  if (begin > end) throw new InvalidOptionError('version range', `from ${begin} is after to ${end}`);
+  return readTransaction(db.kv, async (tx) => {
+    const latest = versionOfReadVersion(await tx.getReadVersion());
+    // Later commits could still land at or below a future `to`: an answer now would be wrong then.
+    if (end > latest) throw new FutureVersionError(end, latest);
+    const reader = tx.snapshot();
+    const [watermark, pages] = await Promise.all([readWatermark(reader, db), changedPages(reader, db, begin, end)]);
+    // GC removes changelog entries below its watermark: what changed there is no longer known.
+    if (begin < watermark && begin !== end) return 'all';
+    return pages;
+  });
+}
+
+export interface CommitInfo {
+  version: Version;
+  time: Date;
+  /** Number of pages the commit wrote. */
+  pages: number;
+  /** Bytes of page data the commit wrote. */
+  bytes: number;
+  clientTag?: string;
+}
+
+export interface LogOptions {
+  /** Oldest version to include (inclusive). */
+  from?: Version;
+  /** Newest version to include (inclusive). */
+  to?: Version;
+  /** At most this many commits (default: all). */
+  limit?: number;
+}
+
+const LOG_BATCH = 500;
+
+/** The commits, newest first. */
+export async function log(db: DatabaseRef, options?: LogOptions): Promise<CommitInfo[]> {
+  const from = options?.from === undefined ? ZERO_VERSION : parseVersion(options.from);
+  const to = options?.to === undefined ? 'f'.repeat(20) : parseVersion(options.to);
+  const limit = options?.limit ?? Infinity;
+  if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) {
+    throw new InvalidOptionError('limit', `${String(limit)}; a limit is a positive whole number`);
+  }
+  const out: CommitInfo[] = [];
+  const begin = changelogKey(db.prefix, versionToBytes(from));
+  let end = keyAfter(changelogKey(db.prefix, versionToBytes(to)));
+  while (out.length < limit) {
+    const want = Math.min(LOG_BATCH, limit - out.length);
+    const batch = await readTransaction(db.kv, async (tx) => {
+      const reader = tx.snapshot();
+      const [, entries] = await Promise.all([
+        readWatermark(reader, db),
+        reader.getRange(begin, end, { limit: want, reverse: true }),
+      ]);
+      return entries;
+    });
+    for (const [key, value] of batch) out.push(commitInfo(versionFromBytes(versionSuffix(key)), decodeChangelogEntry(value)));
+    if (batch.length < want) break;
+    end = batch[batch.length - 1]![0];
+  }
+  return out;
+}
+
+function commitInfo(version: Version, e: ChangelogEntry): CommitInfo {
+  return {
+    version,
+    time: new Date(e.time),
+    pages: e.pageCount,
+    bytes: e.bytes,
+    ...(e.clientTag !== undefined ? { clientTag: e.clientTag } : {}),
+  };
+}
+
+/** The time-index entry time (ms) of a time-index key. */
+export function timeOfKey(db: DatabaseRef, key: Bytes): number {
+  return Number(readU64be(key, timePrefix(db.prefix).length));
+}
+
+/**
+ * The newest version committed at or before `time`. Between the creation and the first commit that is the
+ * creation version; before the creation there is none.
+ */
+export async function versionAt(db: DatabaseRef, time: Date): Promise<Version> {
+  if (!(time instanceof Date) || Number.isNaN(time.getTime())) {
+    throw new InvalidOptionError('time', `${String(time)}; expected a valid Date`);
+  }
+  const ms = Math.max(0, Math.floor(time.getTime()));
+  return readTransaction(db.kv, async (tx) => {
+    const reader = tx.snapshot();
+    const prefix = timePrefix(db.prefix);
+    const [, metadata, entries] = await Promise.all([
+      readWatermark(reader, db),
+      reader.get(metadataKey(db.prefix)),
+      reader.getRange(prefix, concatBytes(prefix, u64be(BigInt(ms) + 1n)), { limit: 1, reverse: true }),
+    ]);
+    if (metadata === undefined) throw new DatabaseNotFoundError(db.name);
+    if (entries.length > 0) return versionFromBytes(versionSuffix(entries[0]![0]));
+    const createdAt = decodeMetadata(metadata).createdAt;
+    if (createdAt <= ms) return versionFromBytes(db.id);
+    throw new NoVersionAtTimeError(db.name, time, new Date(createdAt));
+  });
+}

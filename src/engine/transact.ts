@@ -1,0 +1,53 @@
+/**
+ * The engine's kv retry loops. Unlike `kv.run`, `writeTransaction` hands back the commit's versionstamp,
+ * which is how the engine learns the version a commit got. Bodies are re-run after retryable errors,
+ * including maybe-committed ones (1021), so every body checks whether an earlier attempt already landed.
+ */
+
+import type { Kv, KvTransaction, TransactionOptions } from '../kv/types.ts';
+
+export interface Written<T> {
+  value: T;
+  /** Absent when the body wrote nothing. */
+  versionstamp?: Uint8Array;
+}
+
+export async function writeTransaction<T>(
+  kv: Kv,
+  body: (tx: KvTransaction) => Promise<T>,
+  options?: TransactionOptions,
+): Promise<Written<T>> {
+  const tx = kv.createTransaction(options);
+  for (;;) {
+    try {
+      const value = await body(tx);
+      const result = await tx.commit();
+      return result.versionstamp ? { value, versionstamp: result.versionstamp } : { value };
+    } catch (err) {
+      await tx.onError(err); // rethrows what is not retryable
+    }
+  }
+}
+
+/** A read-only transaction: never committed, released when done. */
+export async function readTransaction<T>(
+  kv: Kv,
+  body: (tx: KvTransaction) => Promise<T>,
+  options?: TransactionOptions,
+): Promise<T> {
+  const tx = kv.createTransaction(options);
+  for (;;) {
+    try {
+      const value = await body(tx);
+      tx.cancel();
+      return value;
+    } catch (err) {
+      try {
+        await tx.onError(err);
+      } catch (final) {
+        tx.cancel();
+        throw final;
+      }
+    }
+  }
+}
