@@ -11,15 +11,19 @@ export const ErrorCode = {
   databaseLocked: 1038,
   clusterVersionChanged: 1039,
   invertedRange: 2005,
+  invalidOptionValue: 2006,
   usedDuringCommit: 2017,
   transactionTooLarge: 2101,
   keyTooLarge: 2102,
   valueTooLarge: 2103,
   accessedUnreadable: 1036,
+  rangeLimitsInvalid: 2210,
   /** Not FoundationDB's: a store URL or directory this project cannot open. */
   invalidStore: 2130,
   /** Not FoundationDB's: the fdb backend's native client is not installed. */
   clientNotInstalled: 2131,
+  /** Not FoundationDB's: the Kv was closed. */
+  storeClosed: 2132,
 } as const;
 
 const NAMES: Record<number, string> = {
@@ -34,12 +38,15 @@ const NAMES: Record<number, string> = {
   1038: 'database_locked',
   1039: 'cluster_version_changed',
   2005: 'inverted_range',
+  2006: 'invalid_option_value',
   2017: 'used_during_commit',
   2101: 'transaction_too_large',
   2102: 'key_too_large',
   2103: 'value_too_large',
   2130: 'invalid_store',
   2131: 'client_not_installed',
+  2132: 'store_closed',
+  2210: 'range_limits_invalid',
 };
 
 const MAYBE_COMMITTED = new Set([1021, 1039]);

@@ -1,0 +1,30 @@
+/**
+ * The Kv of the embedded stores (memory, lmdb): transactions from transaction.ts over a
+ * `Storage`, and `run` as the shared retry loop.
+ */
+
+import { ErrorCode, KvError } from './errors.ts';
+import { runWithRetries } from './retry.ts';
+import type { Storage } from './storage.ts';
+import { EmbeddedTransaction, type EmbeddedOptions } from './transaction.ts';
+import type { Kv, KvTransaction, RunOptions, TransactionOptions } from './types.ts';
+
+export type EmbeddedKvOptions = EmbeddedOptions;
+
+export function createEmbeddedKv(storage: Storage, url: string, options: EmbeddedKvOptions = {}): Kv {
+  let closed = false;
+  const createTransaction = (txOptions?: TransactionOptions): KvTransaction => {
+    if (closed) throw new KvError(ErrorCode.storeClosed, `${url} was closed; open it again`);
+    return new EmbeddedTransaction(storage, txOptions, options);
+  };
+  return {
+    url,
+    createTransaction,
+    run: (body, runOptions?: RunOptions) => runWithRetries(createTransaction(runOptions), body),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await storage.close();
+    },
+  };
+}

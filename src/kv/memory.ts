@@ -1,0 +1,245 @@
+/**
+ * MemoryStorage: the in-process reference store. A sorted multi-version map (each key
+ * keeps the versions its live snapshots may still read), FoundationDB's resolver over
+ * a conflict log of (commit version -> write ranges) kept for the 5e6-version window,
+ * and commit versions that advance about 1e6 per second.
+ */
+
+import { compareBytes, concatBytes, keyAfter, versionstamp } from './bytes.ts';
+import { firstIndex, normalizeRanges, rangeListsIntersect } from './conflict-ranges.ts';
+import { createEmbeddedKv, type EmbeddedKvOptions } from './embedded.ts';
+import { ErrorCode, KvError } from './errors.ts';
+import type { CommitRequest, KeyRange, Mutation, Storage, StorageSnapshot } from './storage.ts';
+import type { Bytes, KeyValue, Kv, RangeOptions } from './types.ts';
+import { LIMITS } from './types.ts';
+
+interface Version_ {
+  version: bigint;
+  /** undefined: cleared at this version. */
+  value: Bytes | undefined;
+}
+
+interface Entry {
+  key: Bytes;
+  /** Ascending by version. */
+  versions: Version_[];
+}
+
+interface LogEntry {
+  version: bigint;
+  writes: KeyRange[];
+}
+
+export interface MemoryStorageOptions {
+  /** Wall clock in ms, which commit versions follow (tests may pass a fake one). */
+  now?: () => number;
+}
+
+export class MemoryStorage implements Storage {
+  readonly #now: () => number;
+  #entries: Entry[] = [];
+  #version = 0n;
+  #log: LogEntry[] = [];
+  /** Every commit at or below this version has left the log: older read versions are too old. */
+  #horizon = 0n;
+  /** Read versions of live snapshots, with counts: the versions each key must keep. */
+  #live = new Map<bigint, number>();
+  #closed = false;
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  snapshot(): StorageSnapshot {
+    this.#assertOpen();
+    const version = this.#version;
+    this.#live.set(version, (this.#live.get(version) ?? 0) + 1);
+    let released = false;
+    const assertLive = () => {
+      if (released) throw new Error('MemoryStorage: read from a released snapshot');
+    };
+    return {
+      version,
+      get: (key) => {
+        assertLive();
+        const i = this.#lowerBound(key);
+        const e = this.#entries[i];
+        return e && compareBytes(e.key, key) === 0 ? valueAt(e, version)?.slice() : undefined;
+      },
+      getRange: (begin, end, options) => {
+        assertLive();
+        return this.#range(begin, end, version, options);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = this.#live.get(version)! - 1;
+        if (n === 0) this.#live.delete(version);
+        else this.#live.set(version, n);
+      },
+    };
+  }
+
+  async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
+    this.#assertOpen();
+    const readConflicts = normalizeRanges(request.readConflicts);
+    if (readConflicts.length > 0) {
+      if (request.readVersion < this.#horizon) {
+        throw new KvError(ErrorCode.transactionTooOld, 'read version is older than the 5 s conflict window');
+      }
+      const first = firstIndex(this.#log, (e) => e.version > request.readVersion);
+      for (let i = first; i < this.#log.length; i++) {
+        if (rangeListsIntersect(readConflicts, this.#log[i]!.writes)) {
+          throw new KvError(ErrorCode.notCommitted, 'a key this transaction read was written by a newer commit');
+        }
+      }
+    }
+
+    const version = maxBigint(this.#version + 1n, BigInt(this.#now()) * 1000n);
+    const stamp = versionstamp(version, 0);
+    const writes = [...request.writeConflicts];
+    const touched = new Set<Entry>();
+    for (const m of request.mutations) this.#apply(m, version, stamp, touched, writes);
+    this.#version = version;
+    this.#log.push({ version, writes: normalizeRanges(writes) });
+    this.#prune(version, touched);
+    return { version, batchOrder: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #apply(m: Mutation, version: bigint, stamp: Bytes, touched: Set<Entry>, writes: KeyRange[]): void {
+    switch (m.type) {
+      case 'set':
+        this.#write(m.key, m.value, version, touched);
+        break;
+      case 'setVersionstampedValue':
+        this.#write(m.key, concatBytes(m.prefix, stamp, m.suffix), version, touched);
+        break;
+      case 'setVersionstampedKey': {
+        const key = concatBytes(m.prefix, stamp, m.suffix);
+        this.#write(key, m.value, version, touched);
+        writes.push({ begin: key, end: keyAfter(key) });
+        break;
+      }
+      case 'clearRange': {
+        const hi = this.#lowerBound(m.end);
+        for (let i = this.#lowerBound(m.begin); i < hi; i++) {
+          const e = this.#entries[i]!;
+          if (e.versions[e.versions.length - 1]!.value !== undefined) {
+            pushVersion(e, version, undefined);
+            touched.add(e);
+          }
+        }
+        break;
+      }
+    }
+  }
+
+  #write(key: Bytes, value: Bytes, version: bigint, touched: Set<Entry>): void {
+    const i = this.#lowerBound(key);
+    let e = this.#entries[i];
+    if (!e || compareBytes(e.key, key) !== 0) {
+      e = { key: key.slice(), versions: [] };
+      this.#entries.splice(i, 0, e);
+    }
+    pushVersion(e, version, value.slice());
+    touched.add(e);
+  }
+
+  /** Drops log entries past the window and key versions no live snapshot can read. */
+  #prune(version: bigint, touched: Set<Entry>): void {
+    const keepAfter = version - LIMITS.maxTransactionLifeVersions;
+    let drop = 0;
+    while (drop < this.#log.length && this.#log[drop]!.version < keepAfter) drop++;
+    if (drop > 0) {
+      this.#horizon = this.#log[drop - 1]!.version;
+      this.#log.splice(0, drop);
+    }
+
+    let oldestReader = version;
+    for (const v of this.#live.keys()) if (v < oldestReader) oldestReader = v;
+    let emptied = false;
+    for (const e of touched) {
+      // Keep the newest version each reader sees (the last one <= oldestReader) and everything newer.
+      const seen = firstIndex(e.versions, (x) => x.version > oldestReader) - 1;
+      if (seen > 0) e.versions.splice(0, seen);
+      if (e.versions.length === 1 && e.versions[0]!.value === undefined && e.versions[0]!.version <= oldestReader) {
+        e.versions.length = 0;
+        emptied = true;
+      }
+    }
+    if (emptied) this.#entries = this.#entries.filter((e) => e.versions.length > 0);
+  }
+
+  #range(begin: Bytes, end: Bytes, version: bigint, options: RangeOptions = {}): KeyValue[] {
+    const limit = options.limit || Infinity;
+    const out: KeyValue[] = [];
+    const lo = this.#lowerBound(begin);
+    const hi = this.#lowerBound(end);
+    if (options.reverse) {
+      for (let i = hi - 1; i >= lo && out.length < limit; i--) pushVisible(out, this.#entries[i]!, version);
+    } else {
+      for (let i = lo; i < hi && out.length < limit; i++) pushVisible(out, this.#entries[i]!, version);
+    }
+    return out;
+  }
+
+  #lowerBound(key: Bytes): number {
+    return firstIndex(this.#entries, (e) => compareBytes(e.key, key) >= 0);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new KvError(ErrorCode.storeClosed, 'this memory store was closed');
+  }
+}
+
+function valueAt(e: Entry, version: bigint): Bytes | undefined {
+  for (let i = e.versions.length - 1; i >= 0; i--) {
+    const v = e.versions[i]!;
+    if (v.version <= version) return v.value;
+  }
+  return undefined;
+}
+
+function pushVisible(out: KeyValue[], e: Entry, version: bigint): void {
+  const value = valueAt(e, version);
+  if (value !== undefined) out.push([e.key.slice(), value.slice()]);
+}
+
+/** Within one commit a later mutation of the same key replaces the earlier one. */
+function pushVersion(e: Entry, version: bigint, value: Bytes | undefined): void {
+  const last = e.versions[e.versions.length - 1];
+  if (last?.version === version) last.value = value;
+  else e.versions.push({ version, value });
+}
+
+function maxBigint(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+const shared = new Map<string, MemoryStorage>();
+
+/**
+ * A Kv over a fresh private MemoryStorage, or with `name`, over the process-wide store of
+ * that name (closing such a Kv leaves the store to its other users).
+ */
+export function openMemoryKv(name?: string, options: EmbeddedKvOptions & MemoryStorageOptions = {}): Kv {
+  if (name === undefined || name === '') {
+    return createEmbeddedKv(new MemoryStorage(options), 'memory:', options);
+  }
+  let storage = shared.get(name);
+  if (!storage) {
+    storage = new MemoryStorage(options);
+    shared.set(name, storage);
+  }
+  const store = storage;
+  const view: Storage = {
+    snapshot: () => store.snapshot(),
+    commit: (request) => store.commit(request),
+    close: async () => {},
+  };
+  return createEmbeddedKv(view, `memory:${name}`, options);
+}
