@@ -1,0 +1,39 @@
+/** The machine facts every result file starts with: numbers mean little without them. */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+
+export interface MachineInfo {
+  date: string;
+  node: string;
+  platform: string;
+  cpu: string;
+  cores: number;
+  memoryGB: number;
+  loadAverageAtStart: number[];
+  gitCommit: string;
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function loadAverage(): number[] {
+  return os.loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadAverageAtStart: loadAverage(),
+    gitCommit: gitCommit(),
+  };
+}
