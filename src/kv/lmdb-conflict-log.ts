@@ -1,0 +1,100 @@
+/**
+ * The lmdb backend's resolver state: commit version -> the write-conflict
+ * ranges of that commit, kept in its own LMDB database so that every process
+ * sharing the directory checks against the same log. All functions here run
+ * inside the exclusive LMDB write transaction of a commit.
+ */
+
+import type { Database } from 'lmdb';
+import { compareBytes, readU64be, u64be } from './bytes.ts';
+import type { KeyRange } from './storage.ts';
+import type { Bytes } from './types.ts';
+
+export type ConflictLogDb = Database<Buffer, Buffer>;
+
+/** Sorted, disjoint, non-empty ranges covering exactly the union of `ranges`. */
+export function mergeRanges(ranges: readonly KeyRange[]): KeyRange[] {
+  const sorted = ranges.filter((r) => compareBytes(r.begin, r.end) < 0).sort((a, b) => compareBytes(a.begin, b.begin));
+  const out: KeyRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && compareBytes(r.begin, last.end) <= 0) {
+      if (compareBytes(r.end, last.end) > 0) last.end = r.end;
+    } else {
+      out.push({ begin: r.begin, end: r.end });
+    }
+  }
+  return out;
+}
+
+/** Whether [begin, end) meets any range of `merged` (the output of mergeRanges). */
+export function intersectsMerged(merged: readonly KeyRange[], begin: Bytes, end: Bytes): boolean {
+  // The first merged range ending after `begin` is the only candidate.
+  let lo = 0;
+  let hi = merged.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytes(merged[mid]!.end, begin) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const candidate = merged[lo];
+  return candidate !== undefined && compareBytes(candidate.begin, end) < 0 && compareBytes(begin, end) < 0;
+}
+
+/** Ranges as a byte string: per range, u32 BE length + begin, u32 BE length + end. */
+export function encodeRanges(ranges: readonly KeyRange[]): Buffer {
+  let size = 0;
+  for (const r of ranges) size += 8 + r.begin.length + r.end.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const r of ranges) {
+    for (const key of [r.begin, r.end]) {
+      out.writeUInt32BE(key.length, at);
+      out.set(key, at + 4);
+      at += 4 + key.length;
+    }
+  }
+  return out;
+}
+
+export function decodeRanges(encoded: Buffer): KeyRange[] {
+  const out: KeyRange[] = [];
+  let at = 0;
+  const next = (): Buffer => {
+    const length = encoded.readUInt32BE(at);
+    const key = encoded.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+    return key;
+  };
+  while (at < encoded.length) {
+    const begin = next();
+    out.push({ begin, end: next() });
+  }
+  return out;
+}
+
+/** Whether any commit newer than `readVersion` wrote into one of `readConflicts`. */
+export function hasConflict(db: ConflictLogDb, readVersion: bigint, readConflicts: readonly KeyRange[]): boolean {
+  const reads = mergeRanges(readConflicts);
+  if (reads.length === 0) return false;
+  for (const { value } of db.getRange({ start: Buffer.from(u64be(readVersion + 1n)) })) {
+    for (const write of decodeRanges(value)) {
+      if (intersectsMerged(reads, write.begin, write.end)) return true;
+    }
+  }
+  return false;
+}
+
+export function recordWrites(db: ConflictLogDb, version: bigint, writeConflicts: readonly KeyRange[]): void {
+  const writes = mergeRanges(writeConflicts);
+  if (writes.length > 0) db.putSync(Buffer.from(u64be(version)), encodeRanges(writes));
+}
+
+/** Drops the entries of commits older than `version`; returns the newest dropped version, if any. */
+export function pruneBefore(db: ConflictLogDb, version: bigint): bigint | undefined {
+  if (version <= 0n) return undefined;
+  const dropped = [...db.getKeys({ end: Buffer.from(u64be(version)) })];
+  for (const key of dropped) db.removeSync(key);
+  const newest = dropped[dropped.length - 1];
+  return newest === undefined ? undefined : readU64be(newest);
+}

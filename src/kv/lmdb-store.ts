@@ -1,0 +1,150 @@
+/**
+ * Opens (or creates) the LMDB environment behind the lmdb backend, refusing
+ * anything that is not one of our stores before writing a byte.
+ *
+ * Layout: three named LMDB databases, so user keys can never reach the
+ * resolver's state: `data` (user keys, tagged, see lmdb-keys.ts), `conflicts`
+ * (the conflict log) and `meta` (`format` marker; `version`, the last commit
+ * version, and `horizon`, the newest version pruned from the log, both u64 BE).
+ */
+
+import { mkdirSync, openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { KvError, ErrorCode } from './errors.ts';
+import { LMDB_MAX_STORED_KEY_BYTES } from './lmdb-keys.ts';
+import { u64be } from './bytes.ts';
+
+export const STORE_FORMAT = 'mvdb-kv-lmdb 1';
+export const FORMAT_KEY = Buffer.from('format');
+export const VERSION_KEY = Buffer.from('version');
+/** Every commit at or below this version has left the conflict log: older read versions are too old. */
+export const HORIZON_KEY = Buffer.from('horizon');
+
+const DB_NAMES = ['data', 'conflicts', 'meta'] as const;
+const LMDB_FILES = new Set(['data.mdb', 'lock.mdb']);
+/** LMDB's meta page: a 16-byte page header, then the magic number (host byte order). */
+const LMDB_MAGIC = 0xbeefc0de;
+const LMDB_MAGIC_OFFSET = 16;
+
+export interface LmdbStore {
+  /** Absolute path of the store directory. */
+  path: string;
+  env: RootDatabase<Buffer, Buffer>;
+  /** Values are written as any Uint8Array and read back as Buffers. */
+  data: Database<Uint8Array, Buffer>;
+  conflicts: Database<Buffer, Buffer>;
+  meta: Database<Buffer, Buffer>;
+  /** Longest user key the data database accepts. */
+  maxKeyBytes: number;
+}
+
+function invalidStore(path: string, problem: string): KvError {
+  return new KvError(
+    ErrorCode.invalidStore,
+    `${path} is not an mvdb lmdb store: ${problem}; expected a new or empty directory, or one holding only the data.mdb and lock.mdb of an mvdb lmdb store (format "${STORE_FORMAT}")`,
+  );
+}
+
+/** Checks what is at `path` without writing anything; creates the directory if nothing is there. */
+function checkDirectory(path: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(path, { throwIfNoEntry: false })) {
+      mkdirSync(path, { recursive: true });
+      return;
+    }
+    if (!statSync(path).isDirectory()) throw invalidStore(path, 'it is a file, not a directory');
+    entries = readdirSync(path);
+  } catch (err) {
+    if (err instanceof KvError) throw err;
+    throw invalidStore(path, (err as Error).message);
+  }
+  const foreign = entries.filter((name) => !LMDB_FILES.has(name));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ', ...' : '');
+    throw invalidStore(path, `the directory holds other files (${shown})`);
+  }
+  if (entries.includes('data.mdb') && !hasLmdbMagic(join(path, 'data.mdb'))) {
+    throw invalidStore(path, 'data.mdb is not an LMDB data file');
+  }
+}
+
+function hasLmdbMagic(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const header = Buffer.alloc(LMDB_MAGIC_OFFSET + 4);
+    const read = readSync(fd, header, 0, header.length, 0);
+    // An empty file is a store another process is creating right now; LMDB initializes it under its lock.
+    if (read === 0) return true;
+    return read === header.length && header.readUInt32LE(LMDB_MAGIC_OFFSET) === LMDB_MAGIC;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Names of the databases (or plain keys) in the environment's root database. */
+function rootNames(env: RootDatabase<Buffer, Buffer>): string[] {
+  // lmdb-js stores a database name with a trailing NUL.
+  return [...env.getKeys()].map((key) => key.toString('utf8').replace(/\0$/, ''));
+}
+
+export function openLmdbStore(dir: string): LmdbStore {
+  const path = resolve(dir);
+  checkDirectory(path);
+  let env: RootDatabase<Buffer, Buffer>;
+  try {
+    env = open<Buffer, Buffer>({
+      path,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+      // 8 KiB pages raise LMDB's key cap from 1,978 to 4,026 bytes (only applies when the store is created).
+      pageSize: 8192,
+      // Commit = write pages, fdatasync, write the meta page O_DSYNC, all under the write lock, so a commit is
+      // durable before it returns and before any reader in any process can see it. lmdb-js's default
+      // (overlappingSync) publishes a commit before it is flushed.
+      overlappingSync: false,
+      maxDbs: DB_NAMES.length,
+      // Every transaction pins a snapshot (at most 5 s); readers are shared by all processes on the store.
+      maxReaders: 1024,
+    });
+  } catch (err) {
+    throw invalidStore(path, `LMDB cannot open it (${(err as Error).message})`);
+  }
+  try {
+    const foreign = rootNames(env).filter((name) => !(DB_NAMES as readonly string[]).includes(name));
+    if (foreign.length > 0) {
+      throw invalidStore(path, `it is an LMDB store with other databases (${foreign.slice(0, 3).join(', ')})`);
+    }
+    // One write transaction (the store's exclusive lock) creates or checks the layout; it aborts, writing
+    // nothing, when the format marker is wrong.
+    const store = env.transactionSync(() => {
+      const openDb = <V>(name: (typeof DB_NAMES)[number]) =>
+        env.openDB<V, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+      const data = openDb<Uint8Array>('data');
+      const conflicts = openDb<Buffer>('conflicts');
+      const meta = openDb<Buffer>('meta');
+      const format = meta.get(FORMAT_KEY);
+      if (format === undefined) {
+        if (data.getKeysCount() > 0 || conflicts.getKeysCount() > 0) {
+          throw invalidStore(path, 'it holds data but no format marker');
+        }
+        meta.putSync(FORMAT_KEY, Buffer.from(STORE_FORMAT));
+        meta.putSync(VERSION_KEY, Buffer.from(u64be(0n)));
+        meta.putSync(HORIZON_KEY, Buffer.from(u64be(0n)));
+      } else if (format.toString('utf8') !== STORE_FORMAT) {
+        throw invalidStore(path, `its format marker is "${format.toString('utf8')}"`);
+      }
+      return { data, conflicts, meta };
+    });
+    const lmdbMaxKey = (store.data as unknown as { maxKeySize: number }).maxKeySize;
+    const maxKeyBytes = Math.min(lmdbMaxKey, LMDB_MAX_STORED_KEY_BYTES) - 1;
+    return { path, env, ...store, maxKeyBytes };
+  } catch (err) {
+    void env.close();
+    throw err;
+  }
+}
