@@ -20,6 +20,7 @@ export { withFaults, type FaultOptions, type FaultCounts, type FaultyKv } from '
 
 const ACCEPTED = 'accepted: memory:, memory:<name>, lmdb:<dir>, a directory path (lmdb), fdb:, fdb:<cluster file>';
 
+/** The backends load on demand: lmdb's native addon and fdb's libfdb_c only when asked for. */
 export async function openKv(url: string): Promise<Kv> {
   if (typeof url !== 'string' || url === '') {
     throw new KvError(ErrorCode.invalidStore, `a store URL is required (${ACCEPTED})`);
@@ -33,24 +34,14 @@ export async function openKv(url: string): Promise<Kv> {
     case undefined:
     case 'lmdb': {
       if (rest === '') throw new KvError(ErrorCode.invalidStore, `lmdb: needs a directory, as in lmdb:./data (${ACCEPTED})`);
-      const { openLmdbKv } = (await import(LMDB_MODULE)) as LmdbModule;
+      const { openLmdbKv } = await import('./lmdb.ts');
       return openLmdbKv(resolve(rest));
     }
     case 'fdb': {
-      const { openFdbKv } = (await import(FDB_MODULE)) as FdbModule;
+      const { openFdbKv } = await import('./fdb.ts');
       return openFdbKv(rest || undefined);
     }
     default:
       throw new KvError(ErrorCode.invalidStore, `unknown store URL scheme "${scheme}:" in ${JSON.stringify(url)} (${ACCEPTED})`);
   }
-}
-
-// The backends load on demand: lmdb's native addon and fdb's libfdb_c only when asked for.
-const LMDB_MODULE = './lmdb.ts';
-const FDB_MODULE = './fdb.ts';
-interface LmdbModule {
-  openLmdbKv(dir: string): Promise<Kv>;
-}
-interface FdbModule {
-  openFdbKv(clusterFile?: string): Promise<Kv>;
 }
