@@ -23,9 +23,9 @@ export const HORIZON_KEY = Buffer.from('horizon');
 
 const DB_NAMES = ['data', 'conflicts', 'meta'] as const;
 const LMDB_FILES = new Set(['data.mdb', 'lock.mdb']);
-/** LMDB's meta page: a 16-byte page header, then the magic number (host byte order). */
+/** LMDB's meta page: a 24-byte page header in lmdb-js's LMDB, then the magic number (host byte order). */
 const LMDB_MAGIC = 0xbeefc0de;
-const LMDB_MAGIC_OFFSET = 16;
+const LMDB_MAGIC_OFFSET = 24;
 
 export interface LmdbStore {
   /** Absolute path of the store directory. */
