@@ -348,9 +348,9 @@ export class EmbeddedTransaction implements KvTransaction {
 
 /**
  * [begin, end) as a range with the same storable keys (none longer than maxKeyBytes) but
- * endpoints of at most maxKeyBytes bytes, or undefined when it holds no storable key.
- * For t = the first maxKeyBytes bytes of a longer endpoint, a storable key k satisfies
- * k >= endpoint exactly when k >= prefixEnd(t).
+ * endpoints of at most maxKeyBytes bytes (maxKeyBytes + 1 for an end of only 0xff bytes),
+ * or undefined when it holds no storable key. For t = the first maxKeyBytes bytes of a
+ * longer endpoint, a storable key k satisfies k >= endpoint exactly when k >= prefixEnd(t).
  */
 export function clampRange(begin: Bytes, end: Bytes, maxKeyBytes: number): KeyRange | undefined {
   let b = begin;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareBytes, concatBytes, keyAfter, prefixEnd, readU64be, utf8, versionstamp } from '../../src/kv/bytes.ts';
-import { errorCode } from '../../src/kv/errors.ts';
+import { ErrorCode, errorCode, KvError } from '../../src/kv/errors.ts';
 import type { Bytes, KeyValue, Kv, KvTransaction } from '../../src/kv/types.ts';
 
 export interface OpenedKv {
@@ -513,6 +513,31 @@ export function describeKvConformance(backend: string, open: () => Promise<Opene
         await writer.commit();
         expect(await s.all()).toEqual([['a', '1']]);
       }, 20_000);
+    });
+
+    describe('onError', () => {
+      it('resets the transaction for a retryable error: pending writes dropped, fresh read version', async () => {
+        const s = space();
+        const tx = kv.createTransaction();
+        await tx.get(s.k('a'));
+        tx.set(s.k('a'), utf8('dropped'));
+        await s.put({ a: 'theirs' });
+        await tx.onError(new KvError(ErrorCode.notCommitted));
+        expect(text(await tx.get(s.k('a')))).toBe('theirs');
+        expect(await tx.commit()).toEqual({});
+        expect(await s.all()).toEqual([['a', 'theirs']]);
+      });
+
+      it('rethrows errors that are not retryable, and retryable ones past retryLimit', async () => {
+        const tx = kv.createTransaction({ retryLimit: 1 });
+        const inverted = new KvError(ErrorCode.invertedRange);
+        await expect(tx.onError(inverted)).rejects.toBe(inverted);
+        const plain = new Error('not a kv error');
+        await expect(tx.onError(plain)).rejects.toBe(plain);
+        await tx.onError(new KvError(ErrorCode.notCommitted));
+        const second = new KvError(ErrorCode.notCommitted);
+        await expect(tx.onError(second)).rejects.toBe(second);
+      });
     });
 
     describe('run', () => {
