@@ -1,0 +1,70 @@
+/**
+ * Page 1 of an SQLite file starts with the 100-byte database header
+ * (https://www.sqlite.org/fileformat2.html#the_database_header). The VFS
+ * serves a template for a database nobody has written yet, virtualizes the
+ * change counter per snapshot, and takes the file size from the page count.
+ */
+
+/** Bytes 24..28: file change counter. */
+const CHANGE_COUNTER = 24;
+/** Bytes 28..32: database size in pages. */
+const PAGE_COUNT = 28;
+/** Bytes 92..96: the change counter value for which the page count is valid. */
+const VERSION_VALID_FOR = 92;
+
+const MAGIC = 'SQLite format 3\0';
+
+/** An empty database of one page: the header and an empty sqlite_schema leaf. */
+export function emptyPageOne(pageSize: number): Uint8Array {
+  const page = new Uint8Array(pageSize);
+  const view = new DataView(page.buffer);
+  page.set(new TextEncoder().encode(MAGIC), 0);
+  view.setUint16(16, pageSize === 65536 ? 1 : pageSize);
+  page[18] = 1; // file format write version: rollback journal (2 would mean WAL)
+  page[19] = 1; // read version
+  page[20] = 0; // reserved bytes per page
+  page[21] = 64; // max embedded payload fraction (fixed by the format)
+  page[22] = 32; // min embedded payload fraction
+  page[23] = 32; // leaf payload fraction
+  view.setUint32(PAGE_COUNT, 1);
+  view.setUint32(44, 4); // schema format 4: what SQLite writes for new databases
+  view.setUint32(56, 1); // text encoding UTF-8
+  view.setUint32(96, 3053000); // SQLITE_VERSION_NUMBER that wrote it
+  // The sqlite_schema b-tree: an empty table leaf after the header.
+  page[100] = 0x0d;
+  view.setUint16(105, pageSize === 65536 ? 0 : pageSize); // cell content area starts at the end
+  return page;
+}
+
+/** The page size in the header (bytes 16..18, where 1 means 65536). */
+export function headerPageSize(page: Uint8Array): number {
+  const raw = (page[16]! << 8) | page[17]!;
+  return raw === 1 ? 65536 : raw;
+}
+
+/** Bytes 18/19 are 2 when the file is in WAL mode. */
+export function isWalHeader(page: Uint8Array): boolean {
+  return page[18] === 2 || page[19] === 2;
+}
+
+export function headerPageCount(page: Uint8Array): number {
+  return new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(PAGE_COUNT);
+}
+
+/** A copy of page 1 showing `counter` as both the change counter and version-valid-for. */
+export function withChangeCounter(page: Uint8Array, counter: number): Uint8Array {
+  const copy = page.slice();
+  const view = new DataView(copy.buffer);
+  view.setUint32(CHANGE_COUNTER, counter >>> 0);
+  view.setUint32(VERSION_VALID_FOR, counter >>> 0);
+  return copy;
+}
+
+/**
+ * Page 1 as stored: both counter fields zeroed, so a commit that changes
+ * nothing but the counter leaves page 1 byte-identical and is not written.
+ * (Zero in both keeps the header's page count valid for any reader.)
+ */
+export function normalizePageOne(page: Uint8Array): Uint8Array {
+  return withChangeCounter(page, 0);
+}

@@ -1,0 +1,608 @@
+/**
+ * A wa-sqlite VFS whose main database files are databases of the page store.
+ *
+ * One storage idea: SQLite's file is the database's pages at one version.
+ * - xLock(SHARED) starts a snapshot at the database's head (or at the pinned
+ *   version of a read-only connection) and brings the page cache up to it.
+ * - xRead serves pages from the write buffer, the page cache or the store, and
+ *   records every page read (the read set of the optimistic conflict check).
+ * - xWrite buffers; the buffer is committed when SQLite commits: at
+ *   COMMIT_ATOMIC_WRITE (batch-atomic path) or at COMMIT_PHASETWO (journal
+ *   path). A conflict makes the commit return SQLITE_BUSY.
+ * - Higher locks succeed at once: writers are optimistic.
+ * - Journals and temp files live in memory.
+ *
+ * Async methods never throw (a rejected promise hangs SQLite): they return an
+ * error code and keep the error for the driver (takeError()).
+ */
+import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
+import * as VFS from '@journeyapps/wa-sqlite/src/VFS.js';
+import { ConflictError, changes, commitPages, head, readPages, type DatabaseRef, type Version } from '../src/engine/index.ts';
+import { ReadOnlyError, UnsupportedError } from './errors.ts';
+import { MemoryFile } from './memory-file.ts';
+import { PageCache } from './page-cache.ts';
+import {
+  emptyPageOne,
+  headerPageCount,
+  headerPageSize,
+  isWalHeader,
+  normalizePageOne,
+  withChangeCounter,
+} from './page-one.ts';
+import { SequentialPrefetch } from './prefetch.ts';
+import type { EmscriptenModule } from './wasm.ts';
+
+export const VFS_NAME = 'mvdb';
+
+export interface PageStoreVfsOptions {
+  /** The database a main-file name stands for (the connection's own, or an ATTACHed one). */
+  resolve(name: string, create: boolean): Promise<DatabaseRef>;
+  /** Pin every file at this version: a read-only snapshot connection. */
+  pinned?: Version;
+  /** Page cache capacity per database file, in pages (default 2000). */
+  cachePages?: number;
+  /** Largest prefetch window on sequential misses, in pages (default 64). */
+  prefetchPages?: number;
+  /** Stored with each commit in the changelog. */
+  clientTag?: string;
+}
+
+/** Counters for tests and benchmarks. */
+export interface VfsStats {
+  /** readPages round trips. */
+  fetches: number;
+  /** Pages those round trips returned. */
+  pagesFetched: number;
+  /** Page reads served by the page cache. */
+  cacheHits: number;
+  /** Snapshots started (xLock SHARED). */
+  snapshots: number;
+  /** commitPages calls that committed. */
+  commits: number;
+  /** Commits refused with a conflict. */
+  conflicts: number;
+}
+
+interface MainFile {
+  readonly kind: 'main';
+  readonly ref: DatabaseRef;
+  readonly cache: PageCache;
+  readonly prefetch: SequentialPrefetch;
+  /** Page 1 at cache.version, kept out of the LRU: every transaction needs it. */
+  pageOne: Uint8Array | undefined;
+  lock: number;
+  /** The version this transaction reads at; set while lock >= SHARED. */
+  snapshot: Version | undefined;
+  readSet: Set<number>;
+  /** Pages SQLite wrote in this transaction, not committed yet. */
+  dirty: Map<number, Uint8Array>;
+  /** File size while this transaction has written or truncated; otherwise it comes from page 1. */
+  txSize: number | undefined;
+  /** The change counter SQLite sees (bytes 24..28 and 92..96 of page 1). */
+  counter: number;
+  /** Our last commit, not yet folded into a new snapshot: its pages are current at `version`. */
+  ownCommit: { version: Version; pages: Set<number> } | undefined;
+  /** A failed commit: the transaction can never commit, whatever SQLite retries, until it ends. */
+  failedCommit: { code: number; error: unknown } | undefined;
+}
+
+interface TempFile {
+  readonly kind: 'memory';
+  readonly name: string | null;
+  readonly file: MemoryFile;
+  readonly deleteOnClose: boolean;
+}
+
+type OpenFile = MainFile | TempFile;
+
+const ASYNC_METHODS = new Set(['xOpen', 'xRead', 'xLock', 'xFileControl']);
+
+/** Returned for failures other than conflicts: not an IOERR, so SQLite does not retry the commit on the journal path. */
+const SQLITE_FAILED = VFS.SQLITE_ERROR;
+
+export class PageStoreVfs extends FacadeVFS {
+  readonly options: PageStoreVfsOptions;
+  readonly stats: VfsStats = { fetches: 0, pagesFetched: 0, cacheHits: 0, snapshots: 0, commits: 0, conflicts: 0 };
+  #files = new Map<number, OpenFile>();
+  /** Named memory files (journals) by name, so xDelete and reopen find them. */
+  #memoryFiles = new Map<string, MemoryFile>();
+  #lastError: unknown;
+  /** The newest version any main file of this connection committed or read at. */
+  #lastVersion: Version | undefined;
+
+  constructor(module: EmscriptenModule, options: PageStoreVfsOptions) {
+    super(VFS_NAME, module);
+    this.options = options;
+  }
+
+  override hasAsyncMethod(methodName: string): boolean {
+    return ASYNC_METHODS.has(methodName);
+  }
+
+  /** The first error behind a failed SQLite call since the last take, and forget it. */
+  takeError(): unknown {
+    const error = this.#lastError;
+    this.#lastError = undefined;
+    return error;
+  }
+
+  /** The version of the latest snapshot or commit on any main file. */
+  get lastVersion(): Version | undefined {
+    return this.#lastVersion;
+  }
+
+  // ---- open / close -------------------------------------------------------
+
+  async jOpen(name: string | null, fileId: number, flags: number, pOutFlags: DataView): Promise<number> {
+    try {
+      if (flags & VFS.SQLITE_OPEN_WAL) {
+        return this.#fail(unsupportedWal(), VFS.SQLITE_CANTOPEN);
+      }
+      if (flags & VFS.SQLITE_OPEN_SUPER_JOURNAL) {
+        return this.#fail(multiDatabaseWrite(), VFS.SQLITE_CANTOPEN);
+      }
+      if (flags & VFS.SQLITE_OPEN_MAIN_DB && name !== null) {
+        const create = (flags & VFS.SQLITE_OPEN_CREATE) !== 0 && this.options.pinned === undefined;
+        const ref = await this.options.resolve(name, create);
+        const file: MainFile = {
+          kind: 'main',
+          ref,
+          cache: new PageCache(this.options.cachePages ?? 2000),
+          prefetch: new SequentialPrefetch(this.options.prefetchPages ?? 64),
+          pageOne: undefined,
+          lock: VFS.SQLITE_LOCK_NONE,
+          snapshot: undefined,
+          readSet: new Set(),
+          dirty: new Map(),
+          txSize: undefined,
+          counter: 0,
+          ownCommit: undefined,
+          failedCommit: undefined,
+        };
+        // SQLite reads the header before taking any lock: have page 1 of a current version ready.
+        await this.#moveCacheTo(file, this.options.pinned ?? (await head(ref)));
+        this.#files.set(fileId, file);
+        const readOnly = this.options.pinned !== undefined;
+        pOutFlags.setInt32(0, readOnly ? (flags & ~VFS.SQLITE_OPEN_READWRITE) | VFS.SQLITE_OPEN_READONLY : flags, true);
+        return VFS.SQLITE_OK;
+      }
+      let file: MemoryFile;
+      if (name !== null && this.#memoryFiles.has(name)) {
+        file = this.#memoryFiles.get(name)!;
+      } else {
+        file = new MemoryFile();
+        if (name !== null) this.#memoryFiles.set(name, file);
+      }
+      this.#files.set(fileId, { kind: 'memory', name, file, deleteOnClose: (flags & VFS.SQLITE_OPEN_DELETEONCLOSE) !== 0 });
+      pOutFlags.setInt32(0, flags, true);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_CANTOPEN);
+    }
+  }
+
+  jClose(fileId: number): number {
+    try {
+      const file = this.#files.get(fileId);
+      this.#files.delete(fileId);
+      if (file?.kind === 'memory' && file.deleteOnClose && file.name !== null) this.#memoryFiles.delete(file.name);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_CLOSE);
+    }
+  }
+
+  jDelete(name: string, _syncDir: number): number {
+    this.#memoryFiles.delete(name);
+    return VFS.SQLITE_OK;
+  }
+
+  /** Nothing but the store holds state: there is never a journal to recover. */
+  jAccess(_name: string, _flags: number, pResOut: DataView): number {
+    pResOut.setInt32(0, 0, true);
+    return VFS.SQLITE_OK;
+  }
+
+  // ---- read / write -------------------------------------------------------
+
+  async jRead(fileId: number, pData: Uint8Array, offset: number): Promise<number> {
+    try {
+      const file = this.#files.get(fileId);
+      if (file === undefined) return VFS.SQLITE_IOERR_READ;
+      if (file.kind === 'memory') {
+        const n = file.file.read(pData, offset);
+        if (n < pData.length) {
+          pData.fill(0, n);
+          return VFS.SQLITE_IOERR_SHORT_READ;
+        }
+        return VFS.SQLITE_OK;
+      }
+      const pageSize = file.ref.pageSize;
+      const size = this.#fileSize(file);
+      const end = Math.min(offset + pData.length, size);
+      for (let at = offset; at < end; ) {
+        const page = Math.floor(at / pageSize) + 1;
+        const pageStart = (page - 1) * pageSize;
+        const bytes = await this.#readPage(file, page);
+        const upto = Math.min(end, pageStart + pageSize);
+        pData.set(bytes.subarray(at - pageStart, upto - pageStart), at - offset);
+        at = upto;
+      }
+      if (end - offset < pData.length) {
+        pData.fill(0, Math.max(0, end - offset));
+        return VFS.SQLITE_IOERR_SHORT_READ;
+      }
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_READ);
+    }
+  }
+
+  jWrite(fileId: number, pData: Uint8Array, offset: number): number {
+    try {
+      const file = this.#files.get(fileId);
+      if (file === undefined) return VFS.SQLITE_IOERR_WRITE;
+      if (file.kind === 'memory') {
+        file.file.write(pData.slice(), offset);
+        return VFS.SQLITE_OK;
+      }
+      if (this.options.pinned !== undefined) {
+        return this.#fail(new ReadOnlyError(file.ref.name, this.options.pinned), VFS.SQLITE_READONLY);
+      }
+      const pageSize = file.ref.pageSize;
+      if (offset % pageSize !== 0 || pData.length !== pageSize) {
+        return this.#fail(
+          new Error(`unaligned write of ${pData.length} bytes at ${offset} (pages are ${pageSize} bytes)`),
+          VFS.SQLITE_IOERR_WRITE,
+        );
+      }
+      const page = offset / pageSize + 1;
+      const bytes = pData.slice();
+      if (page === 1) {
+        if (headerPageSize(bytes) !== pageSize) return this.#fail(pageSizeChange(file.ref, headerPageSize(bytes)), VFS.SQLITE_IOERR_WRITE);
+        if (isWalHeader(bytes)) return this.#fail(unsupportedWal(), VFS.SQLITE_IOERR_WRITE);
+      }
+      file.dirty.set(page, bytes);
+      file.txSize = Math.max(this.#fileSize(file), offset + pageSize);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_WRITE);
+    }
+  }
+
+  jTruncate(fileId: number, size: number): number {
+    try {
+      const file = this.#files.get(fileId);
+      if (file === undefined) return VFS.SQLITE_IOERR_TRUNCATE;
+      if (file.kind === 'memory') {
+        file.file.truncate(size);
+        return VFS.SQLITE_OK;
+      }
+      const pages = Math.ceil(size / file.ref.pageSize);
+      for (const page of file.dirty.keys()) if (page > pages) file.dirty.delete(page);
+      file.txSize = pages * file.ref.pageSize;
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_TRUNCATE);
+    }
+  }
+
+  jSync(_fileId: number, _flags: number): number {
+    return VFS.SQLITE_OK;
+  }
+
+  jFileSize(fileId: number, pSize64: DataView): number {
+    try {
+      const file = this.#files.get(fileId);
+      if (file === undefined) return VFS.SQLITE_IOERR_FSTAT;
+      const size = file.kind === 'memory' ? file.file.size : this.#fileSize(file);
+      pSize64.setBigInt64(0, BigInt(size), true);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_FSTAT);
+    }
+  }
+
+  // ---- locks: snapshots and optimistic writers ----------------------------
+
+  async jLock(fileId: number, lockType: number): Promise<number> {
+    const file = this.#files.get(fileId);
+    if (file?.kind !== 'main') return VFS.SQLITE_OK;
+    try {
+      if (file.lock === VFS.SQLITE_LOCK_NONE && lockType >= VFS.SQLITE_LOCK_SHARED) {
+        await this.#beginSnapshot(file);
+      }
+      if (lockType >= VFS.SQLITE_LOCK_RESERVED && file.lock < VFS.SQLITE_LOCK_RESERVED) {
+        if (this.options.pinned !== undefined) {
+          return this.#fail(new ReadOnlyError(file.ref.name, this.options.pinned), VFS.SQLITE_READONLY);
+        }
+        // One commit is atomic for one database: a transaction writing two attached databases could half-commit.
+        for (const other of this.#files.values()) {
+          if (other !== file && other.kind === 'main' && other.lock >= VFS.SQLITE_LOCK_RESERVED) {
+            return this.#fail(multiDatabaseWrite(other.ref.name, file.ref.name), VFS.SQLITE_BUSY);
+          }
+        }
+      }
+      file.lock = Math.max(file.lock, lockType);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_LOCK);
+    }
+  }
+
+  jUnlock(fileId: number, lockType: number): number {
+    const file = this.#files.get(fileId);
+    if (file?.kind !== 'main') return VFS.SQLITE_OK;
+    try {
+      if (lockType < VFS.SQLITE_LOCK_RESERVED && file.lock >= VFS.SQLITE_LOCK_RESERVED) {
+        // Anything still buffered was never committed: a rollback.
+        this.#discardWrites(file);
+      }
+      if (lockType === VFS.SQLITE_LOCK_NONE) {
+        file.snapshot = undefined;
+        file.readSet.clear();
+        file.failedCommit = undefined;
+        file.prefetch.reset();
+      }
+      file.lock = Math.min(file.lock, lockType);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_UNLOCK);
+    }
+  }
+
+  /** Writers never block each other here; the commit's conflict check decides. */
+  jCheckReservedLock(_fileId: number, pResOut: DataView): number {
+    pResOut.setInt32(0, 0, true);
+    return VFS.SQLITE_OK;
+  }
+
+  // ---- file controls: commit points and refused pragmas ------------------
+
+  async jFileControl(fileId: number, op: number, pArg: DataView): Promise<number> {
+    const file = this.#files.get(fileId);
+    if (file?.kind !== 'main') return VFS.SQLITE_NOTFOUND;
+    try {
+      switch (op) {
+        case VFS.SQLITE_FCNTL_PRAGMA:
+          return this.#pragma(file, pArg);
+        case VFS.SQLITE_FCNTL_BEGIN_ATOMIC_WRITE:
+          return VFS.SQLITE_OK;
+        case VFS.SQLITE_FCNTL_COMMIT_ATOMIC_WRITE:
+          return await this.#commit(file);
+        case VFS.SQLITE_FCNTL_ROLLBACK_ATOMIC_WRITE:
+          this.#discardWrites(file);
+          return VFS.SQLITE_OK;
+        case VFS.SQLITE_FCNTL_COMMIT_PHASETWO:
+          // The journal path's commit point: SQLite sends it only when it commits, never during a rollback.
+          return await this.#commit(file);
+        default:
+          return VFS.SQLITE_NOTFOUND;
+      }
+    } catch (error) {
+      return this.#fail(error, SQLITE_FAILED);
+    }
+  }
+
+  jSectorSize(_fileId: number): number {
+    return 512;
+  }
+
+  jDeviceCharacteristics(_fileId: number): number {
+    return (
+      VFS.SQLITE_IOCAP_BATCH_ATOMIC |
+      VFS.SQLITE_IOCAP_SAFE_APPEND |
+      VFS.SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN |
+      VFS.SQLITE_IOCAP_POWERSAFE_OVERWRITE
+    );
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  /** A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set. */
+  async #beginSnapshot(file: MainFile): Promise<void> {
+    const version = this.options.pinned ?? (await head(file.ref));
+    await this.#moveCacheTo(file, version);
+    file.snapshot = version;
+    file.readSet.clear();
+    file.failedCommit = undefined;
+    this.#lastVersion = version;
+    this.stats.snapshots++;
+    // A new counter value on every snapshot makes SQLite drop its own page cache, so every page a
+    // transaction uses is read through xRead and lands in the read set. A pinned snapshot never
+    // changes and never commits: SQLite may keep its cache.
+    if (this.options.pinned === undefined || file.counter === 0) file.counter = (file.counter + 1) >>> 0 || 1;
+  }
+
+  /** Evicts what changed between the cache's version and `version` (our own last commit excepted). */
+  async #moveCacheTo(file: MainFile, version: Version): Promise<void> {
+    const { cache } = file;
+    if (cache.version !== version) {
+      if (cache.version !== undefined) {
+        const changed = await changes(file.ref, cache.version, version);
+        const own = file.ownCommit?.version === version ? file.ownCommit.pages : undefined;
+        if (changed === 'all') {
+          cache.clear();
+          file.pageOne = undefined;
+        } else {
+          for (const page of changed) {
+            if (own?.has(page)) continue;
+            cache.evict([page]);
+            if (page === 1) file.pageOne = undefined;
+          }
+        }
+      }
+      cache.version = version;
+    }
+    file.ownCommit = undefined;
+    if (file.pageOne === undefined) {
+      const [bytes] = await readPages(file.ref, [1], version);
+      this.stats.fetches++;
+      this.stats.pagesFetched++;
+      file.pageOne = bytes ?? emptyPageOne(file.ref.pageSize);
+    }
+  }
+
+  /** One page as this transaction sees it: its own writes, then the cache, then the store. */
+  async #readPage(file: MainFile, page: number): Promise<Uint8Array> {
+    if (file.snapshot !== undefined) file.readSet.add(page);
+    const written = file.dirty.get(page);
+    if (written !== undefined) return written;
+    if (page === 1) return withChangeCounter(file.pageOne!, file.counter);
+    // Past the committed end of the file: zeros, whatever an old, longer version left in the store.
+    if (page > headerPageCount(file.pageOne!)) return new Uint8Array(file.ref.pageSize);
+    const cached = file.cache.get(page);
+    if (cached !== undefined) {
+      this.stats.cacheHits++;
+      return cached;
+    }
+    return this.#fetch(file, page);
+  }
+
+  /** A cache miss: the page and, on a sequential run, the next uncached pages, in one round trip. */
+  async #fetch(file: MainFile, page: number): Promise<Uint8Array> {
+    const lastPage = headerPageCount(file.pageOne!);
+    const window = file.prefetch.windowFor(page);
+    const pages = [page];
+    for (let next = page + 1; next < page + window && next <= lastPage; next++) {
+      if (!file.cache.has(next) && !file.dirty.has(next)) pages.push(next);
+    }
+    const version = file.cache.version!;
+    const found = await readPages(file.ref, pages, version);
+    this.stats.fetches++;
+    this.stats.pagesFetched += pages.length;
+    let result: Uint8Array | undefined;
+    pages.forEach((p, i) => {
+      // A page never written at this version reads as zeros, as past the end of a file.
+      const bytes = found[i] ?? new Uint8Array(file.ref.pageSize);
+      // The cache may have moved on while the round trip ran only if SQLite misbehaved; do not poison it.
+      if (file.cache.version === version) file.cache.set(p, bytes);
+      if (p === page) result = bytes;
+    });
+    return result!;
+  }
+
+  /** Bytes in the file as this transaction sees it: what it wrote, else the header's page count. */
+  #fileSize(file: MainFile): number {
+    return file.txSize ?? headerPageCount(file.pageOne!) * file.ref.pageSize;
+  }
+
+  async #commit(file: MainFile): Promise<number> {
+    if (file.failedCommit !== undefined) {
+      this.#discardWrites(file);
+      return this.#fail(file.failedCommit.error, file.failedCommit.code);
+    }
+    if (file.dirty.size === 0) return VFS.SQLITE_OK;
+    const pages = this.#changedPages(file);
+    try {
+      if (pages.size > 0) {
+        const version = await commitPages(file.ref, {
+          snapshot: file.snapshot!,
+          pages,
+          readSet: file.readSet,
+          ...(this.options.clientTag !== undefined ? { clientTag: this.options.clientTag } : {}),
+        });
+        this.stats.commits++;
+        for (const [page, bytes] of pages) {
+          if (page === 1) file.pageOne = bytes;
+          else file.cache.set(page, bytes);
+        }
+        file.ownCommit = { version, pages: new Set(pages.keys()) };
+        this.#lastVersion = version;
+      }
+      file.dirty.clear();
+      file.txSize = undefined;
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      const code = error instanceof ConflictError ? VFS.SQLITE_BUSY : SQLITE_FAILED;
+      if (code === VFS.SQLITE_BUSY) this.stats.conflicts++;
+      file.failedCommit = { code, error };
+      this.#discardWrites(file);
+      return this.#fail(error, code);
+    }
+  }
+
+  /** The buffered pages that differ from the snapshot; page 1 compared and stored without its counter. */
+  #changedPages(file: MainFile): Map<number, Uint8Array> {
+    const pages = new Map<number, Uint8Array>();
+    for (const [page, bytes] of file.dirty) {
+      const stored = page === 1 ? normalizePageOne(bytes) : bytes;
+      const base = page === 1 ? normalizePageOne(file.pageOne!) : file.cache.peek(page);
+      if (base !== undefined && sameBytes(base, stored)) continue;
+      pages.set(page, stored);
+    }
+    return pages;
+  }
+
+  #discardWrites(file: MainFile): void {
+    file.dirty.clear();
+    file.txSize = undefined;
+  }
+
+  /** Refuses the pragmas that cannot work on the page store; SQLite handles every other one. */
+  #pragma(file: MainFile, pArg: DataView): number {
+    const module = this._module as EmscriptenModule;
+    const namePtr = pArg.getUint32(4, true);
+    const valuePtr = pArg.getUint32(8, true);
+    const name = String(module.UTF8ToString(namePtr)).toLowerCase();
+    const value = valuePtr ? String(module.UTF8ToString(valuePtr)).trim().replace(/^['"]|['"]$/g, '').toLowerCase() : undefined;
+    let refusal: UnsupportedError | undefined;
+    if (name === 'journal_mode' && value === 'wal') refusal = unsupportedWal();
+    else if (name === 'locking_mode' && value === 'exclusive') refusal = unsupportedExclusive();
+    else if (name === 'page_size' && value !== undefined && Number(value) !== file.ref.pageSize) {
+      refusal = pageSizeChange(file.ref, value);
+    }
+    if (refusal === undefined) return VFS.SQLITE_NOTFOUND;
+    // SQLite reports the string at pArg[0] (sqlite3_malloc'd) as the statement's error message.
+    const bytes = new TextEncoder().encode(refusal.message);
+    const message = module._sqlite3_malloc(bytes.length + 1);
+    module.HEAPU8.set(bytes, message);
+    module.HEAPU8[message + bytes.length] = 0;
+    // malloc may have grown the heap and detached pArg's buffer: write through the fresh view.
+    new DataView(module.HEAPU8.buffer).setUint32(pArg.byteOffset, message, true);
+    return this.#fail(refusal, VFS.SQLITE_ERROR);
+  }
+
+  /** Keeps the first error behind a failing call for the driver, and returns the code to give SQLite. */
+  #fail(error: unknown, code: number): number {
+    this.#lastError ??= error;
+    return code;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+function unsupportedWal(): UnsupportedError {
+  return new UnsupportedError(
+    'journal_mode=WAL',
+    'journal_mode=WAL is not supported: mvdb keeps every version in the page store; ' +
+      'use a rollback journal mode (DELETE, the default, TRUNCATE, PERSIST, MEMORY or OFF)',
+  );
+}
+
+function unsupportedExclusive(): UnsupportedError {
+  return new UnsupportedError(
+    'locking_mode=EXCLUSIVE',
+    'locking_mode=EXCLUSIVE is not supported: every mvdb transaction starts from a fresh snapshot ' +
+      'so other writers are seen; keep locking_mode=NORMAL',
+  );
+}
+
+function pageSizeChange(ref: DatabaseRef, requested: string | number): UnsupportedError {
+  return new UnsupportedError(
+    'page_size',
+    `page_size cannot change to ${requested}: database ${JSON.stringify(ref.name)} has ${ref.pageSize}-byte pages, ` +
+      'fixed when it was created (create a new database with the page size you need)',
+  );
+}
+
+function multiDatabaseWrite(first?: string, second?: string): UnsupportedError {
+  const which = first !== undefined ? ` (this transaction writes ${JSON.stringify(first)} and tried to write ${JSON.stringify(second)})` : '';
+  return new UnsupportedError(
+    'multi-database write',
+    `one transaction cannot write to more than one database${which}: each commit is atomic for one database; ` +
+      'commit the first before writing the other (and use BEGIN, not BEGIN IMMEDIATE, with attached databases)',
+  );
+}
