@@ -47,8 +47,11 @@ function extraLabel(c: CaseResult): string {
 
 export function renderChart(w: WorkloadResult, labels: Map<string, string>, systemOrder: string[], referenceId: string): string {
   const cases = [...new Set(w.results.map((r) => r.case))];
-  const maxByUnit = new Map<string, number>();
-  for (const r of w.results) maxByUnit.set(r.unit, Math.max(maxByUnit.get(r.unit) ?? 0, r.value));
+  // Bars share one scale per unit when the cases are meant to be compared (writer counts, version
+  // depths); otherwise each case gets its own, so a slow case is not squashed by a fast one.
+  const scaleKey = (r: CaseResult): string => (w.chartScale === 'per-unit' ? r.unit : `${r.unit}\0${r.case}`);
+  const maxByKey = new Map<string, number>();
+  for (const r of w.results) maxByKey.set(scaleKey(r), Math.max(maxByKey.get(scaleKey(r)) ?? 0, r.value));
   const color = (id: string): string => COLORS[id] ?? FALLBACK[systemOrder.indexOf(id) % FALLBACK.length]!;
 
   const parts: string[] = [];
@@ -63,10 +66,10 @@ export function renderChart(w: WorkloadResult, labels: Map<string, string>, syst
     const rows = w.results.filter((r) => r.case === kase).sort((a, b) => systemOrder.indexOf(a.system) - systemOrder.indexOf(b.system));
     const first = rows[0]!;
     y += 24;
-    parts.push(`<text x="16" y="${y}" font-size="13" font-weight="bold">${esc(kase)}<tspan font-weight="normal" fill="#555"> — ${esc(first.unit)}, ${first.better} is better</tspan></text>`);
+    parts.push(`<text x="16" y="${y}" font-size="13" font-weight="bold">${esc(kase)}<tspan font-weight="normal" fill="#555"> — ${esc(first.unit)}, ${first.better} is better</tspan></text>`);
     y += 6;
     const ref = w.results.find((r) => r.case === kase && r.system === referenceId)?.value;
-    const max = maxByUnit.get(first.unit) || 1;
+    const max = maxByKey.get(scaleKey(first)) || 1;
     for (const r of rows) {
       const len = Math.max(0, (r.value / max) * BAR_W);
       const ratio = r.system === referenceId ? '' : formatRatio(speedRatio(r.value, ref, r.better));
@@ -80,7 +83,7 @@ export function renderChart(w: WorkloadResult, labels: Map<string, string>, syst
     }
   }
   y += 10;
-  parts.push(`<text x="16" y="${y + 8}" font-size="11" fill="#777">${esc(`Ratios (×) are to ${labels.get(referenceId) ?? referenceId}, >1 is better. Median of ${w.reps} run(s).`)}</text>`);
+  parts.push(`<text x="16" y="${y + 8}" font-size="11" fill="#777">${esc(`Ratios (×) are to ${labels.get(referenceId) ?? referenceId}, >1 is better. Median of ${w.reps} run(s). ${w.chartScale === 'per-unit' ? 'One scale for all cases.' : 'Each case has its own scale.'}`)}</text>`);
   const height = y + 22;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif">`,

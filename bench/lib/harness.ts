@@ -27,6 +27,7 @@ export interface WorkloadResult {
   title: string;
   description: string;
   reps: number;
+  chartScale: 'per-unit' | 'per-case';
   loadAverage: { start: number[]; end: number[] };
   seconds: number;
   results: CaseResult[];
@@ -150,6 +151,7 @@ export async function runBench(opts: HarnessOptions): Promise<BenchResult> {
         title: w.title,
         description: w.describe(opts.sizes),
         reps,
+        chartScale: w.chartScale ?? 'per-case',
         loadAverage: { start: load, end: loadAverage() },
         seconds: (performance.now() - t0) / 1000,
         results,

@@ -80,6 +80,8 @@ export interface Workload {
   /** One sentence: exactly what is timed. */
   describe(sizes: Sizes): string;
   applies(sys: System): boolean;
+  /** Charts: one bar scale per unit (cases meant to be compared), or one per case (the default). */
+  chartScale?: 'per-unit' | 'per-case';
   /** Repetitions for this workload (default: sizes.reps). */
   reps?(sizes: Sizes): number;
   run(ctx: RunContext): Promise<Sample[]>;

@@ -38,6 +38,7 @@ export const versions: Workload = {
   title: 'Reads at past versions',
   describe: (s) => `After ${Math.max(...depths(s)).toLocaleString('en')} single-row commits on a ${ROWS.toLocaleString('en')}-row table: per depth, ${SNAPSHOTS(s)} fresh snapshots at(version) each timed for its first point read, then ${READS(s).toLocaleString('en')} random point reads on one snapshot.`,
   applies: (sys) => sys.versioned,
+  chartScale: 'per-unit',
   async run(ctx) {
     const { conn, versions: vs } = await history(ctx);
     const rng = makeRng(9000 + ctx.rep);

@@ -86,6 +86,7 @@ export const writers: Workload = {
   title: 'Concurrent writers',
   describe: (s) => `${counts(s).join(', ')} writers for ${durationMs(s) / 1000} s each, every transaction one UPDATE: of a random row in the writer's own ${ROWS_PER_WRITER.toLocaleString('en')} rows (disjoint), or of one shared counter row (hot). Total commits/s; conflict rate = lost transactions / attempts.`,
   applies: (sys) => sys.writers.length > 0,
+  chartScale: 'per-unit',
   reps: (s) => Math.min(s.reps, 3),
   async run(ctx) {
     const loc = { dir: ctx.dir, name: ctx.freshName('writers') };
