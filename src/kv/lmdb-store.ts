@@ -99,6 +99,8 @@ export function openLmdbStore(dir: string): LmdbStore {
   try {
     env = open<Buffer, Buffer>({
       path,
+      // lmdb-js would take a path with a dot in its last part for a file name.
+      noSubdir: false,
       keyEncoding: 'binary',
       encoding: 'binary',
       // 8 KiB pages raise LMDB's key cap from 1,978 to 4,026 bytes (only applies when the store is created).

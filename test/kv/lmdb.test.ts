@@ -416,11 +416,12 @@ describe('opening a directory', () => {
     expect((err as Error).message).toMatch(message);
   }
 
-  it('creates a store in a new nested directory or an empty one, and reopens it', async () => {
+  it('creates a store in a new nested directory, an empty one or one named like a file, and reopens it', async () => {
     const nested = join(freshDir(), 'a', 'b');
     const empty = freshDir();
     mkdirSync(empty);
-    for (const dir of [nested, empty]) {
+    const dotted = `${freshDir()}.db`;
+    for (const dir of [nested, empty, dotted]) {
       const kv = await openLmdbKv(dir);
       expect(kv.url).toBe(`lmdb:${dir}`);
       await kv.run(async (tx) => tx.set(b('k'), b(dir)));
