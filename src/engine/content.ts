@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { toHex, u64be } from '../kv/bytes.ts';
 import type { Bytes, Kv, KvReader, KvTransaction } from '../kv/types.ts';
+import { copyBytes } from './bytes.ts';
 import { PageCorruptError } from './errors.ts';
 import { contentIndexKey, contentKey } from './keys.ts';
 import { writeTransaction } from './transact.ts';
@@ -91,7 +92,7 @@ export async function readContents(
   const values = await Promise.all(hashes.map((h) => reader.get(contentKey(ns, h))));
   return values.map((value, i) => {
     const hash = hashes[i]!;
-    const bytes = value !== undefined && value[0] === RAW ? value.slice(1) : undefined;
+    const bytes = value !== undefined && value[0] === RAW ? copyBytes(value, 1) : undefined;
     if (bytes === undefined || bytes.length !== pageSize || Buffer.compare(hashPage(bytes), hash) !== 0) {
       throw new PageCorruptError(database, pages[i]!, toHex(hash));
     }

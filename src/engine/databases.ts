@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, keyAfter } from '../kv/bytes.ts';
 import type { Bytes, Kv, KvReader } from '../kv/types.ts';
+import { copyBytes } from './bytes.ts';
 import { DatabaseExistsError, DatabaseNotFoundError, InvalidOptionError } from './errors.ts';
 import {
   DEFAULT_ROOT,
@@ -94,7 +95,7 @@ export async function createDatabase(kv: Kv, name: string, options?: CreateOptio
   const { value: existingId, versionstamp } = await writeTransaction(kv, async (tx) => {
     const existing = await tx.get(key);
     if (existing !== undefined) {
-      if (bytesEqual(existing.subarray(10), token)) return existing.slice(0, 10);
+      if (bytesEqual(existing.subarray(10), token)) return copyBytes(existing, 0, 10);
       throw new DatabaseExistsError(name);
     }
     tx.setVersionstampedValue(key, new Uint8Array(0), token);
@@ -114,7 +115,7 @@ async function lookup(
 ): Promise<{ id: Uint8Array; metadata: DatabaseMetadata } | undefined> {
   const value = await reader.get(nameKey(root, name));
   if (value === undefined) return undefined;
-  const id = value.slice(0, 10);
+  const id = copyBytes(value, 0, 10);
   const metadata = await reader.get(metadataKey(namespacePrefix(root, id)));
   if (metadata === undefined) return undefined;
   return { id, metadata: decodeMetadata(metadata) };
@@ -160,7 +161,7 @@ export async function listDatabases(kv: Kv, options?: StoreOptions): Promise<Dat
       const metas = await Promise.all(
         names.map(([, value]) => reader.get(metadataKey(namespacePrefix(root, value.subarray(0, 10))))),
       );
-      return names.map(([key, value], i) => ({ key, id: value.slice(0, 10), metadata: metas[i] }));
+      return names.map(([key, value], i) => ({ key, id: copyBytes(value, 0, 10), metadata: metas[i] }));
     });
     for (const { key, id, metadata } of batch) {
       if (metadata === undefined) continue;
@@ -229,7 +230,7 @@ export async function readWatermark(reader: KvReader, db: DatabaseRef): Promise<
 /** The last write version's value: idempotency key(16) ‖ version(10). */
 export function decodeLastWrite(value: Bytes | undefined): { key: Uint8Array; version: Version } | undefined {
   if (value === undefined) return undefined;
-  return { key: value.slice(0, 16), version: versionFromBytes(value.subarray(16, 26)) };
+  return { key: copyBytes(value, 0, 16), version: versionFromBytes(value.subarray(16, 26)) };
 }
 
 /** Newest committed version: the last write version, or the creation version before any commit. */
