@@ -16,11 +16,17 @@ import { errorCode } from '../../src/kv/errors.ts';
 import { LmdbStorage, openLmdbKv } from '../../src/kv/lmdb.ts';
 import type { CommitRequest, KeyRange, Mutation } from '../../src/kv/storage.ts';
 import type { Bytes, KeyValue } from '../../src/kv/types.ts';
+import { describeKvConformance } from './conformance.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mvdb-lmdb-test-'));
 let dirs = 0;
 const freshDir = () => join(root, `store-${dirs++}`);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describeKvConformance('lmdb', async () => {
+  const kv = await openLmdbKv(freshDir());
+  return { kv, close: () => kv.close() };
+});
 
 const b = (text: string) => Buffer.from(text, 'latin1');
 const hex = (bytes: Bytes) => Buffer.from(bytes).toString('hex');
