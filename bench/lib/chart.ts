@@ -10,6 +10,7 @@ const COLORS: Record<string, string> = {
   'sqlite-file-normal': '#9ecae9',
   'sqlite-memory': '#72b7b2',
   'wa-sqlite-memory': '#f58518',
+  'wa-sqlite-sync-memory': '#ffbf79',
   'mvdb-memory': '#b279a2',
   'mvdb-lmdb': '#e45756',
   'mvdb-fdb': '#54a24b',

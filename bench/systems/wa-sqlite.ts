@@ -1,11 +1,13 @@
 /**
- * wa-sqlite's Asyncify build on SQLite's own in-memory database: the same SQLite build mvdb runs,
- * without our VFS or any store. The limit our VFS can approach.
+ * wa-sqlite on SQLite's own in-memory database. The Asyncify build is the one mvdb runs, here without
+ * our VFS or any store: the limit our VFS can approach. The synchronous build shows what a
+ * synchronous path (possible on the embedded store, whose reads never wait) could gain.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import AsyncFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
+import SyncFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite.mjs';
 import type { Conn, Param, Row, System } from '../lib/types.ts';
 
 // The project's lib settings (ES2022, no DOM) carry no WebAssembly types; this is the part used here.
@@ -16,16 +18,22 @@ declare const WebAssembly: {
   instantiate(module: WasmModule, imports: object): Promise<WasmInstance>;
 };
 
+type Build = 'async' | 'sync';
 const require = createRequire(import.meta.url);
-let compiled: WasmModule | undefined;
+const compiled = new Map<Build, WasmModule>();
+const WASM: Record<Build, string> = { async: 'wa-sqlite-async.wasm', sync: 'wa-sqlite.wasm' };
 
-/** One compiled wasm module for the process; each connection gets its own instance, as mvdb does. */
-async function newApi(): Promise<SQLiteAPI> {
-  compiled ??= new WebAssembly.Module(readFileSync(require.resolve('@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm')));
-  const wasm = compiled;
-  const module = await AsyncFactory({
+/** One compiled wasm module per build and process; each connection gets its own instance, as mvdb does. */
+async function newApi(build: Build): Promise<SQLiteAPI> {
+  let wasm = compiled.get(build);
+  if (!wasm) {
+    wasm = new WebAssembly.Module(readFileSync(require.resolve(`@journeyapps/wa-sqlite/dist/${WASM[build]}`)));
+    compiled.set(build, wasm);
+  }
+  const factory = build === 'async' ? AsyncFactory : SyncFactory;
+  const module = await factory({
     instantiateWasm(imports: object, done: (i: WasmInstance, m: WasmModule) => void) {
-      void WebAssembly.instantiate(wasm, imports).then((inst) => done(inst, wasm));
+      void WebAssembly.instantiate(wasm!, imports).then((inst) => done(inst, wasm!));
       return {};
     },
   });
@@ -96,18 +104,22 @@ function wrap(sqlite3: SQLiteAPI, db: number): Conn {
   return conn;
 }
 
-export const waSqliteMemory: System = {
-  id: 'wa-sqlite-memory',
-  label: 'wa-sqlite Asyncify :memory:',
-  persistent: false,
-  versioned: false,
-  writers: [],
-  async open() {
-    const sqlite3 = await newApi();
-    return wrap(sqlite3, await sqlite3.open_v2(':memory:'));
-  },
-  async sqliteVersion() {
-    const sqlite3 = await newApi();
-    return sqlite3.libversion();
-  },
-};
+function memorySystem(build: Build): System {
+  return {
+    id: build === 'async' ? 'wa-sqlite-memory' : 'wa-sqlite-sync-memory',
+    label: build === 'async' ? 'wa-sqlite Asyncify :memory:' : 'wa-sqlite sync build :memory:',
+    persistent: false,
+    versioned: false,
+    writers: [],
+    async open() {
+      const sqlite3 = await newApi(build);
+      return wrap(sqlite3, await sqlite3.open_v2(':memory:'));
+    },
+    async sqliteVersion() {
+      return (await newApi(build)).libversion();
+    },
+  };
+}
+
+export const waSqliteMemory = memorySystem('async');
+export const waSqliteSyncMemory = memorySystem('sync');
