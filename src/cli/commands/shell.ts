@@ -26,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
           await session.close();
         }
         if (!interactive && session.errors > 0) {
-          throw new CliError(`${session.errors} statement${session.errors > 1 ? 's' : ''} failed (see above)`);
+          throw new CliError(`${session.errors} error${session.errors > 1 ? 's' : ''} (see above)`);
         }
       });
     });
