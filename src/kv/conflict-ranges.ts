@@ -60,10 +60,6 @@ export class RangeSet {
     if (compareBytes(cursor, end) < 0) out.push({ begin: cursor, end });
     return out;
   }
-
-  clear(): void {
-    this.#ranges = [];
-  }
 }
 
 /** Whether two sorted, disjoint range lists share any key. */

@@ -39,13 +39,22 @@ export interface CommitRequest {
   mutations: Mutation[];
 }
 
+/**
+ * Keys reaching a store are at most its key limit (createEmbeddedKv's `maxKeyBytes`); range
+ * endpoints may be one byte longer (the transaction layer clamps longer ones without changing
+ * which keys they select). The transaction layer checks sizes, the 5 s wall-clock lifetime
+ * and read-your-writes; the store only pins snapshots and resolves.
+ */
 export interface Storage {
-  /** The newest committed state, pinned until released. */
+  /** The newest committed state, pinned until released; its version is the last commit's. */
   snapshot(): StorageSnapshot;
   /**
-   * Checks conflicts and applies the mutations in one atomic step. Fails with 1007 when
-   * readVersion is older than the conflict window (5 s of versions), 1020 on a conflict.
-   * Resolves with the new commit version (monotonic, ~1e6 per second) once durable.
+   * Checks conflicts and applies the mutations in one atomic step. Fails with 1020 when a read
+   * range intersects the write ranges of a commit newer than readVersion, and with 1007 when
+   * it cannot tell: a commit newer than readVersion was already pruned from the conflict log
+   * (entries are kept for 5e6 versions). An idle store is therefore not "too old", and a
+   * transaction without read conflicts is never checked. Resolves with the new commit version
+   * (max(last + 1, ms * 1000): monotonic, ~1e6 per second) once durable.
    */
   commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }>;
   close(): Promise<void>;

@@ -31,10 +31,6 @@ export class WriteBuffer {
   /** Where a pending versionstamped key may land: reads reaching it fail with 1036, as on FoundationDB. */
   #unreadable = new RangeSet();
 
-  get isEmpty(): boolean {
-    return this.#keys.length === 0 && this.#clears.isEmpty && this.#stampedKeys.length === 0;
-  }
-
   set(key: Bytes, value: Bytes): void {
     this.#put(key, { kind: 'set', value });
   }
@@ -65,10 +61,6 @@ export class WriteBuffer {
     const i = this.#lowerBound(key);
     if (i < this.#keys.length && compareBytes(this.#keys[i]!, key) === 0) return this.#writes[i];
     return this.#clears.contains(key) ? 'cleared' : undefined;
-  }
-
-  isCleared(key: Bytes): boolean {
-    return this.#clears.contains(key);
   }
 
   isUnreadable(begin: Bytes, end: Bytes): boolean {
