@@ -3,8 +3,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openKv } from '../../src/kv/index.ts';
-import type { Kv, KvTransaction } from '../../src/kv/types.ts';
+import { ErrorCode, KvError, openKv } from '../../src/kv/index.ts';
+import type { CommitResult, Kv, KvTransaction } from '../../src/kv/types.ts';
 
 export interface Backend {
   name: string;
@@ -50,44 +50,18 @@ export interface RecordingKv extends Kv {
 export function recordingKv(kv: Kv): RecordingKv {
   let largest = 0;
   let commits = 0;
-  const wrap = (tx: KvTransaction): KvTransaction =>
-    new Proxy(tx, {
-      get(target, prop) {
-        if (prop === 'commit') {
-          return () => {
-            largest = Math.max(largest, target.getApproximateSize());
-            commits++;
-            return target.commit();
-          };
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
   return {
-    get url() {
-      return kv.url;
-    },
+    ...interceptCommits(kv, (tx) => {
+      largest = Math.max(largest, tx.getApproximateSize());
+      commits++;
+      return tx.commit();
+    }),
     get largest() {
       return largest;
     },
     get commits() {
       return commits;
     },
-    createTransaction: (options) => wrap(kv.createTransaction(options)),
-    async run(body, options) {
-      const tx = wrap(kv.createTransaction(options));
-      for (;;) {
-        try {
-          const value = await body(tx);
-          await tx.commit();
-          return value;
-        } catch (err) {
-          await tx.onError(err);
-        }
-      }
-    },
-    close: () => kv.close(),
   };
 }
 
@@ -106,4 +80,70 @@ export function pageOf(size: number, seed: number): Uint8Array {
   for (let i = 0; i + 4 <= size; i += 64) view.setUint32(i, (seed * 2654435761 + i) >>> 0);
   out[size - 1] = seed & 0xff;
   return out;
+}
+
+export type ScriptedFault =
+  /** The commit lands, then reports 1021 (maybe committed). */
+  | 'unknownCommitted'
+  /** The commit does not land and reports 1021. */
+  | 'unknownNotCommitted'
+  /** The commit does not land and the process "dies": a non-retryable error out of the engine. */
+  | 'crash';
+
+export class Crash extends Error {}
+
+export interface ScriptStep {
+  /** Absent: the commit goes through normally. */
+  fault?: ScriptedFault;
+  /** Runs after the commit (or the fault) and before the result is reported, e.g. another client's commit. */
+  between?: () => Promise<void>;
+}
+
+/** A Kv whose n-th commit (1-based, counting every transaction's commit) goes as `script(n)` says. */
+export function scriptedKv(kv: Kv, script: (n: number) => ScriptStep | undefined): Kv & { readonly commits: number } {
+  let commits = 0;
+  return {
+    ...interceptCommits(kv, async (tx) => {
+      const step = script(++commits);
+      if (step?.fault === 'crash') throw new Crash(`injected crash at commit ${commits}`);
+      const result = step?.fault === 'unknownNotCommitted' ? undefined : await tx.commit();
+      await step?.between?.();
+      if (step?.fault === undefined) return result!;
+      throw new KvError(ErrorCode.commitUnknownResult);
+    }),
+    get commits() {
+      return commits;
+    },
+  };
+}
+
+/** A Kv whose transactions commit through `commit(tx)` (which calls tx.commit() itself, or not). */
+function interceptCommits(kv: Kv, commit: (tx: KvTransaction) => Promise<CommitResult>): Kv {
+  const wrap = (tx: KvTransaction): KvTransaction =>
+    new Proxy(tx, {
+      get(target, prop) {
+        if (prop === 'commit') return () => commit(target);
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return {
+    get url() {
+      return kv.url;
+    },
+    createTransaction: (options) => wrap(kv.createTransaction(options)),
+    async run(body, options) {
+      const tx = wrap(kv.createTransaction(options));
+      for (;;) {
+        try {
+          const value = await body(tx);
+          await tx.commit();
+          return value;
+        } catch (err) {
+          await tx.onError(err);
+        }
+      }
+    },
+    close: () => kv.close(),
+  };
 }
