@@ -380,7 +380,7 @@ function* storageRows(
     yield* snap.getRange(begin, end, { reverse });
     return;
   }
-  let batch = Math.max(limit, 16);
+  let batch = limit;
   for (;;) {
     const rows = snap.getRange(begin, end, { limit: batch, reverse });
     yield* rows;
