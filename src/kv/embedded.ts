@@ -20,7 +20,7 @@ export function createEmbeddedKv(storage: Storage, url: string, options: Embedde
   return {
     url,
     createTransaction,
-    run: (body, runOptions?: RunOptions) => runWithRetries(createTransaction(runOptions), body),
+    run: async (body, runOptions?: RunOptions) => runWithRetries(createTransaction(runOptions), body),
     close: async () => {
       if (closed) return;
       closed = true;

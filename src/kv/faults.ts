@@ -73,7 +73,7 @@ export function withFaults(kv: Kv, options: FaultOptions): FaultyKv {
     },
     injected,
     createTransaction,
-    run: (body, runOptions) => runWithRetries(createTransaction(runOptions), body),
+    run: async (body, runOptions) => runWithRetries(createTransaction(runOptions), body),
     close: () => kv.close(),
   };
 }

@@ -91,10 +91,15 @@ describe('memory store: sharing and closing', () => {
     expect(a.url).toBe('memory:shared-test');
   });
 
-  it('a closed Kv refuses new transactions with 2132', async () => {
+  it('a closed Kv refuses new transactions with 2132; run rejects rather than throwing', async () => {
     const kv = openMemoryKv();
+    const open = kv.createTransaction();
+    open.set(utf8('k'), utf8('v'));
     await kv.close();
     expect(() => kv.createTransaction()).toThrow(expect.objectContaining({ code: 2132 }));
+    const running = kv.run(async () => {});
+    await expect(running).rejects.toMatchObject({ code: 2132 });
+    await expect(open.commit()).rejects.toMatchObject({ code: 2132 });
   });
 });
 
