@@ -45,6 +45,11 @@ export interface FdbKvOptions {
 /** The versionstamp operand carries a 4-byte offset, and FoundationDB checks the limit including it. */
 const STAMP_OFFSET_BYTES = 4;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** FoundationDB error codes this module treats specially. */
+const API_VERSION_NOT_SUPPORTED = 2203; // libfdb_c older than the API version
+const NO_CLUSTER_FILE_FOUND = 1515;
+/** The transaction was read-only, so it has no commit version or versionstamp. */
+const NO_COMMIT_VERSION = 2021;
 
 const INSTALL_HINT =
   'The fdb: store needs the FoundationDB client library (libfdb_c) and the npm package "foundationdb". ' +
@@ -108,8 +113,12 @@ async function loadClient(): Promise<FdbModule> {
 
 function openError(fdb: FdbModule, err: unknown): KvError {
   if (err instanceof fdb.FDBError) {
-    // 2203 api_version_not_supported: libfdb_c older than 7.2.
-    const hint = err.code === 2203 ? ` (API version ${FDB_API_VERSION} needs libfdb_c 7.2 or newer). ${INSTALL_HINT}` : '';
+    const hint =
+      err.code === API_VERSION_NOT_SUPPORTED
+        ? ` (API version ${FDB_API_VERSION} needs libfdb_c 7.2 or newer). ${INSTALL_HINT}`
+        : err.code === NO_CLUSTER_FILE_FOUND
+          ? ' (give one as fdb:<cluster file> or in FDB_CLUSTER_FILE)'
+          : '';
     return new KvError(err.code, `opening FoundationDB failed: ${err.message}${hint}`);
   }
   return new KvError(ErrorCode.invalidStore, `opening FoundationDB failed: ${firstLine(err)}`);
@@ -476,9 +485,6 @@ class FdbTransaction implements KvTransaction {
     return result;
   }
 }
-
-/** 2021: the transaction was read-only, so it has no commit version or versionstamp. */
-const NO_COMMIT_VERSION = 2021;
 
 function checkBytes(value: unknown, op: string, what: string): asserts value is Bytes {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${op}: ${what} must be a Uint8Array or Buffer`);
