@@ -250,20 +250,23 @@ export class EmbeddedTransaction implements KvTransaction {
     const { lo, hi } = writes.pointsIn(begin, end);
     let p = reverse ? hi - 1 : lo;
     const stored = storageRows(snap, this.#clamp(begin, end), limit, reverse);
-    let s = nextVisible(stored, writes);
+    // The next stored row, fetched only when needed (null: not fetched yet), so a read that
+    // reaches its limit asks the store for no more rows than it returns.
+    let row: KeyValue | undefined | null = null;
     // Forward: emit the smaller key first; reverse: the larger.
     const before = (a: Bytes, b: Bytes) => (reverse ? compareBytes(a, b) > 0 : compareBytes(a, b) < 0);
     while (out.length < limit) {
       const hasPoint = reverse ? p >= lo : p < hi;
-      if (!hasPoint && s === undefined) break;
-      if (hasPoint && (s === undefined || before(writes.point(p).key, s[0]))) {
+      if (row === null) row = nextVisible(stored, writes);
+      if (!hasPoint && row === undefined) break;
+      if (hasPoint && (row === undefined || before(writes.point(p).key, row[0]))) {
         const { key, write } = writes.point(p);
         if (write.kind === 'stampedValue') throw unreadable(key);
         out.push([key.slice(), write.value.slice()]);
         p += reverse ? -1 : 1;
       } else {
-        out.push(s!);
-        s = nextVisible(stored, writes);
+        out.push(row!);
+        row = null;
       }
     }
     return out;
