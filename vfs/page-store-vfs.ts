@@ -23,6 +23,7 @@ import { MemoryFile } from './memory-file.ts';
 import { PageCache } from './page-cache.ts';
 import {
   emptyPageOne,
+  headerChangeCounter,
   headerPageCount,
   headerPageSize,
   isWalHeader,
@@ -78,8 +79,10 @@ interface MainFile {
   dirty: Map<number, Uint8Array>;
   /** File size while this transaction has written or truncated; otherwise it comes from page 1. */
   txSize: number | undefined;
-  /** The change counter SQLite sees (bytes 24..28 and 92..96 of page 1). */
+  /** The change counter SQLite is shown (bytes 24..28 and 92..96 of page 1). */
   counter: number;
+  /** The change counter SQLite last read or wrote: it keeps its page cache while page 1 shows this value. */
+  sqliteCounter: number;
   /** Our last commit, not yet folded into a new snapshot: its pages are current at `version`. */
   ownCommit: { version: Version; pages: Set<number> } | undefined;
   /** A failed commit: the transaction can never commit, whatever SQLite retries, until it ends. */
@@ -156,6 +159,7 @@ export class PageStoreVfs extends FacadeVFS {
           dirty: new Map(),
           txSize: undefined,
           counter: 0,
+          sqliteCounter: 0,
           ownCommit: undefined,
           failedCommit: undefined,
         };
@@ -261,6 +265,7 @@ export class PageStoreVfs extends FacadeVFS {
       if (page === 1) {
         if (headerPageSize(bytes) !== pageSize) return this.#fail(pageSizeChange(file.ref, headerPageSize(bytes)), VFS.SQLITE_IOERR_WRITE);
         if (isWalHeader(bytes)) return this.#fail(unsupportedWal(), VFS.SQLITE_IOERR_WRITE);
+        file.sqliteCounter = headerChangeCounter(bytes);
       }
       file.dirty.set(page, bytes);
       file.txSize = Math.max(this.#fileSize(file), offset + pageSize);
@@ -408,10 +413,11 @@ export class PageStoreVfs extends FacadeVFS {
     file.failedCommit = undefined;
     this.#lastVersion = version;
     this.stats.snapshots++;
-    // A new counter value on every snapshot makes SQLite drop its own page cache, so every page a
-    // transaction uses is read through xRead and lands in the read set. A pinned snapshot never
-    // changes and never commits: SQLite may keep its cache.
-    if (this.options.pinned === undefined || file.counter === 0) file.counter = (file.counter + 1) >>> 0 || 1;
+    // A counter value SQLite does not hold makes it drop its own page cache, so every page a
+    // transaction uses is read through xRead and lands in the read set. (SQLite also writes the
+    // counter, +1 per commit: the next value is chosen against what it last read or wrote.)
+    // A pinned snapshot never changes and never commits: SQLite may keep its cache.
+    if (this.options.pinned === undefined || file.counter === 0) file.counter = (file.sqliteCounter + 1) >>> 0 || 1;
   }
 
   /** Evicts what changed between the cache's version and `version` (our own last commit excepted). */
@@ -448,7 +454,10 @@ export class PageStoreVfs extends FacadeVFS {
     if (file.snapshot !== undefined) file.readSet.add(page);
     const written = file.dirty.get(page);
     if (written !== undefined) return written;
-    if (page === 1) return withChangeCounter(file.pageOne!, file.counter);
+    if (page === 1) {
+      file.sqliteCounter = file.counter;
+      return withChangeCounter(file.pageOne!, file.counter);
+    }
     // Past the committed end of the file: zeros, whatever an old, longer version left in the store.
     if (page > headerPageCount(file.pageOne!)) return new Uint8Array(file.ref.pageSize);
     const cached = file.cache.get(page);

@@ -1,0 +1,250 @@
+/**
+ * One SQLite connection: its own wa-sqlite module (one async call at a time),
+ * its page-store VFS, its prepared-statement cache. Every method holds the
+ * module's serializer for its whole run.
+ */
+import * as SQLite from '@journeyapps/wa-sqlite';
+import {
+  ConflictError,
+  MvdbError,
+  PageStoreVfs,
+  ReadOnlyError,
+  VFS_NAME,
+  createSqliteModule,
+  type DatabaseRef,
+  type Serializer,
+  type Version,
+} from '../../vfs/index.ts';
+import { ArgumentError, ClosedError, SqliteError } from './errors.ts';
+import { SQLITE_DONE, SQLITE_OK, SQLITE_ROW, SqliteApi, encodeSql } from './sqlite.ts';
+import { bindParams, columnNames, readRow, type Params, type SqlValue } from './values.ts';
+
+export interface ConnectionOptions {
+  ref: DatabaseRef;
+  /** The database behind an ATTACHed name. */
+  resolve(name: string, create: boolean): Promise<DatabaseRef>;
+  /** A read-only connection at this version. */
+  pinned?: Version;
+  cachePages?: number;
+  clientTag?: string;
+  /** Retries of an autocommit statement that lost a write conflict. */
+  retry: RetryPolicy;
+}
+
+export interface RetryPolicy {
+  limit: number;
+  /** Milliseconds to wait before retry number `attempt` (1-based). */
+  delay(attempt: number): number;
+}
+
+export interface StatementResult {
+  columns: string[];
+  rows: SqlValue[][];
+  /** Rows inserted, updated or deleted by this statement (0 for any other statement). */
+  changes: number;
+  lastInsertRowid: bigint;
+}
+
+const STATEMENT_CACHE = 64;
+
+export class Connection {
+  readonly ref: DatabaseRef;
+  readonly vfs: PageStoreVfs;
+  readonly #api: SqliteApi;
+  readonly #serializer: Serializer;
+  readonly #db: number;
+  readonly #pinned: Version | undefined;
+  readonly #retry: RetryPolicy;
+  /** SQL -> prepared statement, least recently used first. */
+  readonly #statements = new Map<string, number>();
+  #closed = false;
+
+  private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, serializer: Serializer, db: number, options: ConnectionOptions) {
+    this.ref = ref;
+    this.vfs = vfs;
+    this.#api = api;
+    this.#serializer = serializer;
+    this.#db = db;
+    this.#pinned = options.pinned;
+    this.#retry = options.retry;
+  }
+
+  static async open(options: ConnectionOptions): Promise<Connection> {
+    const { module, sqlite3, serializer } = await createSqliteModule();
+    const vfs = new PageStoreVfs(module, {
+      resolve: options.resolve,
+      ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
+      ...(options.cachePages !== undefined ? { cachePages: options.cachePages } : {}),
+      ...(options.clientTag !== undefined ? { clientTag: options.clientTag } : {}),
+    });
+    sqlite3.vfs_register(vfs as unknown as SQLiteVFS, false);
+    const api = new SqliteApi(module);
+    const flags =
+      options.pinned !== undefined ? SQLite.SQLITE_OPEN_READONLY : SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE;
+    const opened = await serializer.run(() => api.open(options.ref.name, flags, VFS_NAME));
+    if ('code' in opened) {
+      const cause = vfs.takeError();
+      throw cause instanceof MvdbError ? cause : new SqliteError(opened.message, opened.code, { cause });
+    }
+    return new Connection(options.ref, vfs, api, serializer, opened.db, options);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** No transaction open. Reads the module directly: call only while nothing else runs on it. */
+  get autocommit(): boolean {
+    return this.#api.autocommit(this.#db);
+  }
+
+  /** Whether a transaction is open, in turn with other calls on this connection. */
+  inTransaction(): Promise<boolean> {
+    return this.#serial(async () => !this.#api.autocommit(this.#db));
+  }
+
+  /** Runs exactly one statement with `params`; all result rows as arrays in column order. */
+  execute(sql: string, params: Params | undefined, options: { bigint: boolean }): Promise<StatementResult> {
+    return this.#serial(async () => {
+      const stmt = await this.#prepareOne(sql);
+      try {
+        bindParams(this.#api, stmt, params);
+        return await this.#run(stmt, options.bigint);
+      } finally {
+        await this.#api.reset(stmt);
+        this.#api.clearBindings(stmt);
+      }
+    });
+  }
+
+  /** The column names of a statement (empty for one that returns no rows). */
+  columns(sql: string): Promise<string[]> {
+    return this.#serial(async () => columnNames(this.#api, await this.#prepareOne(sql)));
+  }
+
+  /** Runs every statement of `sql` in order (no parameters); stops at the first error. */
+  exec(sql: string): Promise<void> {
+    return this.#serial(async () => {
+      const bytes = encodeSql(sql);
+      for (let offset = 0; offset < bytes.length; ) {
+        const { rc, stmt, consumed } = await this.#api.prepare(this.#db, bytes, offset, false);
+        if (rc !== SQLITE_OK) throw this.#error(rc);
+        if (stmt === 0) break;
+        offset += consumed;
+        try {
+          if (this.#api.parameterCount(stmt) > 0) {
+            throw new ArgumentError('exec() takes no parameters: use run(), query() or get() for a statement with parameters');
+          }
+          await this.#run(stmt, false);
+        } finally {
+          await this.#api.finalize(stmt);
+        }
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#serializer.run(async () => {
+      for (const stmt of this.#statements.values()) await this.#api.finalize(stmt);
+      this.#statements.clear();
+      await this.#api.close(this.#db);
+    });
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    return this.#serializer.run(async () => {
+      if (this.#closed) throw new ClosedError(`the connection to ${JSON.stringify(this.ref.name)} is closed`);
+      this.vfs.takeError(); // an error SQLite absorbed earlier is not this call's
+      return work();
+    });
+  }
+
+  /**
+   * Steps a bound statement to the end. An autocommit statement that loses a write
+   * conflict rolled back as a whole: it is run again, up to the retry limit.
+   */
+  async #run(stmt: number, bigint: boolean): Promise<StatementResult> {
+    const api = this.#api;
+    for (let attempt = 0; ; attempt++) {
+      const autocommit = api.autocommit(this.#db);
+      const totalBefore = api.totalChanges(this.#db);
+      const columns = columnNames(api, stmt);
+      const rows: SqlValue[][] = [];
+      let rc: number;
+      while ((rc = await api.step(stmt)) === SQLITE_ROW) rows.push(readRow(api, stmt, columns.length, bigint));
+      if (rc === SQLITE_DONE) {
+        const changed = api.totalChanges(this.#db) !== totalBefore;
+        return { columns, rows, changes: changed ? api.changes(this.#db) : 0, lastInsertRowid: api.lastInsertRowid(this.#db) };
+      }
+      const error = this.#error(rc);
+      await api.reset(stmt);
+      if (error instanceof ConflictError) {
+        if (autocommit && attempt < this.#retry.limit) {
+          await sleep(this.#retry.delay(attempt + 1));
+          continue;
+        }
+        // A transaction that lost a conflict can never commit: end it rather than leave it open.
+        if (!api.autocommit(this.#db)) await this.#rollback();
+      }
+      throw error;
+    }
+  }
+
+  async #rollback(): Promise<void> {
+    const { stmt } = await this.#api.prepare(this.#db, encodeSql('ROLLBACK'), 0, false);
+    try {
+      await this.#api.step(stmt);
+    } finally {
+      await this.#api.finalize(stmt);
+    }
+  }
+
+  /** A cached statement for `sql`, which must hold exactly one statement. */
+  async #prepareOne(sql: string): Promise<number> {
+    if (typeof sql !== 'string') throw new ArgumentError(`SQL must be a string, got ${typeof sql}`);
+    const cached = this.#statements.get(sql);
+    if (cached !== undefined) {
+      this.#statements.delete(sql);
+      this.#statements.set(sql, cached);
+      return cached;
+    }
+    const bytes = encodeSql(sql);
+    const first = await this.#api.prepare(this.#db, bytes, 0, true);
+    if (first.rc !== SQLITE_OK) throw this.#error(first.rc);
+    if (first.stmt === 0) throw new ArgumentError(`no SQL statement in ${JSON.stringify(sql)}`);
+    if (first.consumed < bytes.length) {
+      const rest = await this.#api.prepare(this.#db, bytes, first.consumed, false);
+      if (rest.stmt !== 0 || rest.rc !== SQLITE_OK) {
+        if (rest.stmt !== 0) await this.#api.finalize(rest.stmt);
+        await this.#api.finalize(first.stmt);
+        if (rest.rc !== SQLITE_OK) throw this.#error(rest.rc);
+        throw new ArgumentError('the SQL holds more than one statement: use exec() to run several (without parameters)');
+      }
+    }
+    this.#statements.set(sql, first.stmt);
+    if (this.#statements.size > STATEMENT_CACHE) {
+      const [oldestSql, oldest] = this.#statements.entries().next().value!;
+      this.#statements.delete(oldestSql);
+      await this.#api.finalize(oldest);
+    }
+    return first.stmt;
+  }
+
+  /** The error behind a failed call: the VFS's own (a conflict, a refusal) if it has one, else SQLite's. */
+  #error(rc: number): Error {
+    const cause = this.vfs.takeError();
+    if (cause instanceof MvdbError) return cause;
+    const errno = this.#api.extendedErrcode(this.#db) || rc;
+    if (this.#pinned !== undefined && (errno & 0xff) === SQLite.SQLITE_READONLY) {
+      return new ReadOnlyError(this.ref.name, this.#pinned);
+    }
+    const message = this.#api.errmsg(this.#db);
+    return new SqliteError(cause instanceof Error ? `${message}: ${cause.message}` : message, errno, { cause });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

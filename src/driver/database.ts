@@ -1,0 +1,434 @@
+/**
+ * The public Database: SQL in the shape of the SQLite drivers people know
+ * (better-sqlite3, libSQL), plus versions and time travel.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Kv } from '../kv/types.ts';
+import {
+  ConflictError,
+  Serializer,
+  head,
+  log,
+  openDatabase,
+  parseVersion,
+  versionAt,
+  type CommitInfo,
+  type DatabaseRef,
+  type LogOptions,
+  type Version,
+} from '../../vfs/index.ts';
+import { Connection, type RetryPolicy, type StatementResult } from './connection.ts';
+import { ArgumentError, ClosedError } from './errors.ts';
+import { pool, type PoolMember } from './pool.ts';
+import { acquireStore, releaseStore } from './store.ts';
+import { parsePointInTime, type PointInTime } from './time.ts';
+import { toObject, type Params, type Row, type SqlValue } from './values.ts';
+
+export interface QueryOptions {
+  /** 'object' (default): rows keyed by column name. 'array': values in column order, duplicate names kept. */
+  rowMode?: 'object' | 'array';
+  /** Every INTEGER as a bigint (default: a number when it is a safe integer, else a bigint). */
+  bigint?: boolean;
+}
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted by the statement. */
+  changes: number;
+  /** The rowid of the last row inserted on this connection (a bigint past 2^53 or with { bigint: true }). */
+  lastInsertRowid: number | bigint;
+}
+
+export interface ResultSet {
+  columns: string[];
+  rows: SqlValue[][];
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+
+export interface TransactionOptions {
+  /** Retries after a write conflict before the ConflictError is thrown (default: the Database's). */
+  retries?: number;
+}
+
+/** Settings a Database was opened with (snapshots from at() inherit them). */
+export interface DatabaseSettings {
+  bigint: boolean;
+  cachePages: number | undefined;
+  retries: number;
+  clientTag: string | undefined;
+}
+
+/** query/get/run/exec/execute/prepare over some connection: a Database's own, or a transaction's. */
+export abstract class Queryable {
+  protected abstract use<T>(work: (conn: Connection) => Promise<T>): Promise<T>;
+  protected abstract readonly bigintDefault: boolean;
+
+  /** Runs every statement in `sql` (no parameters). */
+  async exec(sql: string): Promise<void> {
+    await this.use((conn) => conn.exec(sql));
+  }
+
+  /** All result rows of one statement. */
+  query(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row[]>;
+  query(sql: string, params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[][]>;
+  async query(sql: string, params?: Params, options?: QueryOptions): Promise<Row[] | SqlValue[][]> {
+    const result = await this.#execute(sql, params, options);
+    return rowsOf(result, options);
+  }
+
+  /** The first result row of one statement, or undefined. */
+  get(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row | undefined>;
+  get(sql: string, params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[] | undefined>;
+  async get(sql: string, params?: Params, options?: QueryOptions): Promise<Row | SqlValue[] | undefined> {
+    const result = await this.#execute(sql, params, options);
+    return rowsOf({ ...result, rows: result.rows.slice(0, 1) }, options)[0];
+  }
+
+  /** Runs one statement for its effect. */
+  async run(sql: string, params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<RunResult> {
+    const result = await this.#execute(sql, params, options);
+    return { changes: result.changes, lastInsertRowid: rowid(result.lastInsertRowid, options?.bigint ?? this.bigintDefault) };
+  }
+
+  /** One statement: column names, rows as arrays, changes and last rowid (like libSQL's execute). */
+  async execute(sql: string, params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<ResultSet> {
+    const result = await this.#execute(sql, params, options);
+    return { ...result, lastInsertRowid: rowid(result.lastInsertRowid, options?.bigint ?? this.bigintDefault) };
+  }
+
+  /** A reusable statement (compiled once per connection, on first use). */
+  prepare(sql: string): Statement {
+    if (typeof sql !== 'string') throw new ArgumentError(`SQL must be a string, got ${typeof sql}`);
+    return new Statement(this, sql);
+  }
+
+  /** The column names of one statement (empty for a statement that returns no rows). */
+  columns(sql: string): Promise<string[]> {
+    return this.use((conn) => conn.columns(sql));
+  }
+
+  #execute(sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<StatementResult> {
+    if (options?.rowMode !== undefined && options.rowMode !== 'object' && options.rowMode !== 'array') {
+      throw new ArgumentError(`rowMode must be 'object' or 'array', got ${JSON.stringify(options.rowMode)}`);
+    }
+    const bigint = options?.bigint ?? this.bigintDefault;
+    return this.use((conn) => conn.execute(sql, params, { bigint }));
+  }
+}
+
+/** One SQL statement, run as often as needed with different parameters. */
+export class Statement {
+  readonly sql: string;
+  readonly #on: Queryable;
+
+  constructor(on: Queryable, sql: string) {
+    this.#on = on;
+    this.sql = sql;
+  }
+
+  query(params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row[]>;
+  query(params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[][]>;
+  query(params?: Params, options?: QueryOptions): Promise<Row[] | SqlValue[][]> {
+    return this.#on.query(this.sql, params, options as QueryOptions & { rowMode: 'array' });
+  }
+
+  get(params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row | undefined>;
+  get(params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[] | undefined>;
+  get(params?: Params, options?: QueryOptions): Promise<Row | SqlValue[] | undefined> {
+    return this.#on.get(this.sql, params, options as QueryOptions & { rowMode: 'array' });
+  }
+
+  run(params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<RunResult> {
+    return this.#on.run(this.sql, params, options);
+  }
+
+  execute(params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<ResultSet> {
+    return this.#on.execute(this.sql, params, options);
+  }
+
+  columns(): Promise<string[]> {
+    return this.#on.columns(this.sql);
+  }
+}
+
+interface TransactionState {
+  conn: Connection;
+  done: boolean;
+  savepoints: number;
+}
+
+/** The handle a transaction callback gets: statements on the transaction's connection. */
+export class Transaction extends Queryable {
+  readonly #state: TransactionState;
+  protected readonly bigintDefault: boolean;
+
+  constructor(state: TransactionState, bigint: boolean) {
+    super();
+    this.#state = state;
+    this.bigintDefault = bigint;
+  }
+
+  protected use<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+    if (this.#state.done) return Promise.reject(new ClosedError('this transaction has ended: run its statements inside the transaction callback'));
+    return work(this.#state.conn);
+  }
+}
+
+export class Database extends Queryable implements PoolMember {
+  readonly name: string;
+  /** The version a read-only snapshot (from at()) is pinned at; undefined for the database itself. */
+  readonly snapshot: Version | undefined;
+  readonly #ref: DatabaseRef;
+  readonly #storeKey: string | undefined;
+  readonly #settings: DatabaseSettings;
+  readonly #lock = new Lock();
+  readonly #transaction = new AsyncLocalStorage<TransactionState>();
+  #connection: Connection | undefined;
+  #version: Version;
+  #closed = false;
+
+  /** Use open() or db.at(); the store reference (`storeKey`) is released by close(). */
+  constructor(ref: DatabaseRef, storeKey: string | undefined, version: Version, settings: DatabaseSettings, snapshot?: Version) {
+    super();
+    this.name = ref.name;
+    this.#ref = ref;
+    this.#storeKey = storeKey;
+    this.#settings = settings;
+    this.#version = version;
+    this.snapshot = snapshot;
+  }
+
+  protected get bigintDefault(): boolean {
+    return this.#settings.bigint;
+  }
+
+  /** The kv store this database lives in. */
+  get kv(): Kv {
+    return this.#ref.kv;
+  }
+
+  get pageSize(): number {
+    return this.#ref.pageSize;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The newest version this handle has seen: the snapshot its last statement read
+   * at or the version its last commit created (a snapshot's pinned version).
+   * `await db.head()` asks the store for the newest.
+   */
+  get version(): Version {
+    return this.#version;
+  }
+
+  /** The database's newest committed version, from the store. */
+  async head(): Promise<Version> {
+    this.#assertOpen();
+    if (this.snapshot !== undefined) return this.snapshot;
+    const version = await head(this.#ref);
+    if (version > this.#version) this.#version = version;
+    return version;
+  }
+
+  /**
+   * Runs `fn` in a transaction and commits. A write conflict at commit rolls back
+   * and runs `fn` again (after a randomized, growing pause), up to `retries` times;
+   * then the last ConflictError (pages, winningVersion) is thrown. Any other error
+   * rolls back and is thrown. Inside `fn`, this Database's own methods also run in
+   * the transaction; a nested transaction() is a savepoint.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new ArgumentError('transaction() takes an async function (tx) => ...');
+    const retries = options?.retries ?? this.#settings.retries;
+    if (!Number.isInteger(retries) || retries < 0) throw new ArgumentError(`retries must be a whole number >= 0, got ${retries}`);
+    const outer = this.#transaction.getStore();
+    if (outer !== undefined && !outer.done) return this.#savepoint(outer, fn);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#lock.run(() => this.#attempt(fn));
+      } catch (error) {
+        if (!(error instanceof ConflictError) || attempt >= retries) throw error;
+        await sleep(backoff(attempt + 1));
+      }
+    }
+  }
+
+  /** A read-only Database pinned at a version, or at the version current at a time ("3 days ago", a Date, ...). */
+  async at(point: PointInTime): Promise<Database> {
+    const version = await this.versionAt(point);
+    const created = this.#createdVersion();
+    if (version < created) {
+      throw new ArgumentError(`database ${JSON.stringify(this.name)} did not exist at version ${version}: it was created at ${created}`);
+    }
+    const storeKey = this.#storeKey === undefined ? undefined : (await acquireStore(this.#storeKey)).key;
+    const snapshot = new Database(this.#ref, storeKey, version, this.#settings, version);
+    try {
+      // Open now: a version in the future or below the GC watermark fails here, not at the first query.
+      await snapshot.use(async () => undefined);
+    } catch (error) {
+      await snapshot.close();
+      throw error;
+    }
+    return snapshot;
+  }
+
+  /** The version current at `point` (a time: the newest commit at or before it; a version: itself). */
+  async versionAt(point: PointInTime): Promise<Version> {
+    this.#assertOpen();
+    const parsed = parsePointInTime(point);
+    if ('version' in parsed) return parsed.version;
+    return versionAt(this.#ref, parsed.time);
+  }
+
+  /** Commits, newest first. */
+  log(options?: LogOptions): Promise<CommitInfo[]> {
+    this.#assertOpen();
+    return log(this.#ref, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    pool.remove(this);
+    await this.#lock.run(async () => {
+      const connection = this.#connection;
+      this.#connection = undefined;
+      await connection?.close();
+    });
+    if (this.#storeKey !== undefined) await releaseStore(this.#storeKey);
+  }
+
+  closeIfIdle(): boolean {
+    const connection = this.#connection;
+    if (connection === undefined) return true;
+    if (this.#lock.busy || !connection.autocommit) return false;
+    this.#connection = undefined;
+    void this.#lock.run(() => connection.close());
+    return true;
+  }
+
+  protected use<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+    const transaction = this.#transaction.getStore();
+    if (transaction !== undefined && !transaction.done) return work(transaction.conn);
+    return this.#lock.run(async () => {
+      const connection = await this.#open();
+      try {
+        return await work(connection);
+      } finally {
+        this.#noteVersion(connection);
+      }
+    });
+  }
+
+  async #attempt<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const conn = await this.#open();
+    const state: TransactionState = { conn, done: false, savepoints: 0 };
+    await conn.exec('BEGIN');
+    try {
+      const result = await this.#transaction.run(state, () => fn(new Transaction(state, this.#settings.bigint)));
+      await conn.exec('COMMIT');
+      return result;
+    } catch (error) {
+      // A lost conflict was already rolled back by the connection.
+      if (!(await conn.inTransaction())) throw error;
+      await conn.exec('ROLLBACK');
+      throw error;
+    } finally {
+      state.done = true;
+      this.#noteVersion(conn);
+    }
+  }
+
+  async #savepoint<T>(state: TransactionState, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const name = `mvdb_savepoint_${++state.savepoints}`;
+    await state.conn.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(new Transaction(state, this.#settings.bigint));
+      await state.conn.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      await state.conn.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw error;
+    }
+  }
+
+  async #open(): Promise<Connection> {
+    this.#assertOpen();
+    if (this.#connection === undefined) {
+      this.#connection = await Connection.open({
+        ref: this.#ref,
+        resolve: (name, create) => this.#resolveAttached(name, create),
+        ...(this.snapshot !== undefined ? { pinned: this.snapshot } : {}),
+        ...(this.#settings.cachePages !== undefined ? { cachePages: this.#settings.cachePages } : {}),
+        ...(this.#settings.clientTag !== undefined ? { clientTag: this.#settings.clientTag } : {}),
+        retry: this.#retryPolicy(),
+      });
+    }
+    pool.use(this);
+    return this.#connection;
+  }
+
+  /** ATTACH 'name' opens database `name` of the same store (created if missing, as SQLite creates files). */
+  async #resolveAttached(name: string, create: boolean): Promise<DatabaseRef> {
+    if (name === this.#ref.name) return this.#ref;
+    return openDatabase(this.#ref.kv, name, { create });
+  }
+
+  #retryPolicy(): RetryPolicy {
+    return { limit: this.#settings.retries, delay: backoff };
+  }
+
+  #noteVersion(conn: Connection): void {
+    const seen = conn.vfs.lastVersion;
+    if (seen !== undefined && seen > this.#version) this.#version = seen;
+  }
+
+  #createdVersion(): Version {
+    return parseVersion(Buffer.from(this.#ref.id).toString('hex'));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError(`database ${JSON.stringify(this.name)} is closed`);
+  }
+}
+
+/** A mutex that knows whether anything holds or waits for it. */
+class Lock {
+  readonly #serializer = new Serializer();
+  #pending = 0;
+
+  get busy(): boolean {
+    return this.#pending > 0;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.#pending++;
+    try {
+      return await this.#serializer.run(work);
+    } finally {
+      this.#pending--;
+    }
+  }
+}
+
+function rowsOf(result: StatementResult, options: QueryOptions | undefined): Row[] | SqlValue[][] {
+  if (options?.rowMode === 'array') return result.rows;
+  return result.rows.map((values) => toObject(result.columns, values));
+}
+
+function rowid(value: bigint, bigint: boolean): number | bigint {
+  if (bigint || value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) return value;
+  return Number(value);
+}
+
+/** Milliseconds before retry `attempt` (1-based): 5 ms doubling to 250 ms, randomized by +-50%. */
+export function backoff(attempt: number): number {
+  return Math.min(250, 5 * 2 ** (attempt - 1)) * (0.5 + Math.random());
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

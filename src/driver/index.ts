@@ -1,0 +1,73 @@
+/** The driver: open a database of a store and use it like an SQLite database, with versions. */
+import type { Kv } from '../kv/types.ts';
+import { head, openDatabase } from '../../vfs/index.ts';
+import { Database, type DatabaseSettings } from './database.ts';
+import { ArgumentError } from './errors.ts';
+import { DEFAULT_STORE, acquireStore, releaseStore } from './store.ts';
+
+export interface OpenOptions {
+  /** Where the database lives: a store URL (default './mvdb-data', an LMDB directory) or an open Kv. */
+  store?: string | Kv;
+  /** Create the database if it does not exist (default true); false makes a missing one an error. */
+  create?: boolean;
+  /** Page size of a database created by this call: a power of two from 4096 to 65536 (default 4096). */
+  pageSize?: number;
+  /** Return every INTEGER as a bigint (default false: numbers, and bigints only past 2^53). */
+  bigint?: boolean;
+  /** Page cache per connection, in pages (default 2000). */
+  cachePages?: number;
+  /** Retries after a write conflict, for transaction() and for single statements (default 10). */
+  retries?: number;
+  /** Stored with every commit in the database's log. */
+  clientTag?: string;
+}
+
+const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 'retries', 'clientTag'];
+
+/** Opens (by default creating) database `name` in a store. Close it when done. */
+export async function open(name: string, options: OpenOptions = {}): Promise<Database> {
+  const settings = validate(options);
+  const store = options.store ?? DEFAULT_STORE;
+  const shared = typeof store === 'string' ? await acquireStore(store) : undefined;
+  try {
+    const kv = shared?.kv ?? (store as Kv);
+    const ref = await openDatabase(kv, name, {
+      create: options.create ?? true,
+      ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    });
+    return new Database(ref, shared?.key, await head(ref), settings);
+  } catch (error) {
+    if (shared !== undefined) await releaseStore(shared.key);
+    throw error;
+  }
+}
+
+function validate(options: OpenOptions): DatabaseSettings {
+  if (options === null || typeof options !== 'object') throw new ArgumentError('open() options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) throw new ArgumentError(`unknown open() option "${key}"; accepted: ${OPTION_NAMES.join(', ')}`);
+  }
+  const { store, create, bigint, cachePages, retries, clientTag } = options;
+  if (store !== undefined && typeof store !== 'string' && (typeof store !== 'object' || typeof store.createTransaction !== 'function')) {
+    throw new ArgumentError('store must be a store URL (a directory, lmdb:<dir>, memory:, memory:<name>, fdb:, fdb:<cluster file>) or an open Kv');
+  }
+  for (const [key, value] of [['create', create], ['bigint', bigint]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') throw new ArgumentError(`${key} must be true or false`);
+  }
+  if (cachePages !== undefined && (!Number.isInteger(cachePages) || cachePages < 1)) {
+    throw new ArgumentError(`cachePages must be a positive whole number of pages, got ${String(cachePages)}`);
+  }
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+    throw new ArgumentError(`retries must be a whole number >= 0, got ${String(retries)}`);
+  }
+  if (clientTag !== undefined && typeof clientTag !== 'string') throw new ArgumentError('clientTag must be a string');
+  return { bigint: bigint ?? false, cachePages, retries: retries ?? 10, clientTag };
+}
+
+export { Database, Statement, Transaction, Queryable } from './database.ts';
+export type { QueryOptions, RunResult, ResultSet, TransactionOptions } from './database.ts';
+export type { Params, Row, SqlValue, BindValue } from './values.ts';
+export { SqliteError, ArgumentError, ClosedError } from './errors.ts';
+export { parsePointInTime, POINT_IN_TIME_FORMS, type PointInTime } from './time.ts';
+export { setMaxOpenConnections, DEFAULT_MAX_OPEN_CONNECTIONS } from './pool.ts';
+export { DEFAULT_STORE, normalizeStoreUrl } from './store.ts';

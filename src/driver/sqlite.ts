@@ -1,0 +1,249 @@
+/**
+ * The SQLite C API calls the driver makes, over one wa-sqlite module. Thin and
+ * exact: text is read with its byte length (embedded NULs survive), 64-bit
+ * integers travel as two 32-bit halves (the build legalizes i64), and nothing
+ * here serializes: the caller holds the module's serializer around every use.
+ */
+import * as SQLite from '@journeyapps/wa-sqlite';
+import type { EmscriptenModule } from '../../vfs/index.ts';
+
+export const SQLITE_OK = SQLite.SQLITE_OK;
+export const SQLITE_ROW = SQLite.SQLITE_ROW;
+export const SQLITE_DONE = SQLite.SQLITE_DONE;
+export const SQLITE_INTEGER = SQLite.SQLITE_INTEGER;
+export const SQLITE_FLOAT = SQLite.SQLITE_FLOAT;
+export const SQLITE_TEXT = SQLite.SQLITE_TEXT;
+export const SQLITE_BLOB = SQLite.SQLITE_BLOB;
+export const SQLITE_NULL = SQLite.SQLITE_NULL;
+
+const SQLITE_PREPARE_PERSISTENT = 0x01;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+type AsyncCall = (...args: (number | string | null)[]) => Promise<number>;
+
+/** A prepared statement: its handle and how many bytes of the SQL it consumed. */
+export interface Prepared {
+  stmt: number;
+  /** Bytes of the UTF-8 SQL consumed, including the statement's trailing text up to the next one. */
+  consumed: number;
+}
+
+export class SqliteApi {
+  readonly module: EmscriptenModule;
+  readonly #free: number;
+  readonly #open: AsyncCall;
+  readonly #close: AsyncCall;
+  readonly #prepare: AsyncCall;
+  readonly #step: AsyncCall;
+  readonly #reset: AsyncCall;
+  readonly #finalize: AsyncCall;
+
+  constructor(module: EmscriptenModule) {
+    this.module = module;
+    this.#free = module._getSqliteFree();
+    const wrap = (name: string, args: string[]): AsyncCall => module.cwrap(name, 'number', args, { async: true });
+    this.#open = wrap('sqlite3_open_v2', ['string', 'number', 'number', 'string']);
+    this.#close = wrap('sqlite3_close_v2', ['number']);
+    this.#prepare = wrap('sqlite3_prepare_v3', ['number', 'number', 'number', 'number', 'number', 'number']);
+    this.#step = wrap('sqlite3_step', ['number']);
+    this.#reset = wrap('sqlite3_reset', ['number']);
+    this.#finalize = wrap('sqlite3_finalize', ['number']);
+  }
+
+  /** Opens a database; on failure closes the half-open handle and returns the code with SQLite's message. */
+  async open(name: string, flags: number, vfs: string): Promise<{ db: number } | { code: number; message: string }> {
+    const m = this.module;
+    const out = m._malloc(4);
+    try {
+      const rc = await this.#open(name, out, flags, vfs);
+      const db = m.getValue(out, '*') as number;
+      if (rc === SQLITE_OK) {
+        m._sqlite3_extended_result_codes(db, 1);
+        return { db };
+      }
+      const message = db ? this.errmsg(db) : SQLite.SQLITE_CANTOPEN === rc ? 'unable to open database file' : `error ${rc}`;
+      if (db) await this.#close(db);
+      return { code: rc, message };
+    } finally {
+      m._free(out);
+    }
+  }
+
+  close(db: number): Promise<number> {
+    return this.#close(db);
+  }
+
+  /**
+   * Prepares the first statement of `sql` from byte `offset`. `stmt` is 0 when only
+   * whitespace or comments remain.
+   */
+  async prepare(db: number, sql: Uint8Array, offset: number, persistent: boolean): Promise<{ rc: number } & Prepared> {
+    const m = this.module;
+    const length = sql.length - offset;
+    // SQL, then room for the statement handle and the tail pointer (4-byte aligned: getValue reads HEAPU32).
+    const base = m._malloc(length + 1 + 12);
+    try {
+      m.HEAPU8.set(sql.subarray(offset), base);
+      m.HEAPU8[base + length] = 0;
+      const pStmt = (base + length + 1 + 3) & ~3;
+      const pTail = pStmt + 4;
+      const rc = await this.#prepare(db, base, length + 1, persistent ? SQLITE_PREPARE_PERSISTENT : 0, pStmt, pTail);
+      const stmt = m.getValue(pStmt, '*') as number;
+      const tail = m.getValue(pTail, '*') as number;
+      return { rc, stmt: rc === SQLITE_OK ? stmt : 0, consumed: rc === SQLITE_OK ? tail - base : 0 };
+    } finally {
+      m._free(base);
+    }
+  }
+
+  step(stmt: number): Promise<number> {
+    return this.#step(stmt);
+  }
+
+  reset(stmt: number): Promise<number> {
+    return this.#reset(stmt);
+  }
+
+  finalize(stmt: number): Promise<number> {
+    return this.#finalize(stmt);
+  }
+
+  // ---- binding (synchronous) ----
+
+  parameterCount(stmt: number): number {
+    return this.module._sqlite3_bind_parameter_count(stmt);
+  }
+
+  /** ':a', '@a', '$a', '?3', or null for a bare '?'. */
+  parameterName(stmt: number, index: number): string | null {
+    const ptr = this.module._sqlite3_bind_parameter_name(stmt, index);
+    return ptr ? this.module.UTF8ToString(ptr) : null;
+  }
+
+  clearBindings(stmt: number): void {
+    this.module._sqlite3_clear_bindings(stmt);
+  }
+
+  bindNull(stmt: number, index: number): number {
+    return this.module._sqlite3_bind_null(stmt, index);
+  }
+
+  bindDouble(stmt: number, index: number, value: number): number {
+    return this.module._sqlite3_bind_double(stmt, index, value);
+  }
+
+  bindInt64(stmt: number, index: number, value: bigint): number {
+    const lo = Number(BigInt.asIntN(32, value));
+    const hi = Number(BigInt.asIntN(32, value >> 32n));
+    return this.module._sqlite3_bind_int64(stmt, index, lo, hi);
+  }
+
+  /** A safe integer, split into 32-bit halves without going through bigint. */
+  bindSafeInteger(stmt: number, index: number, value: number): number {
+    const hi = Math.floor(value / 4294967296);
+    const lo = value - hi * 4294967296;
+    return this.module._sqlite3_bind_int64(stmt, index, lo | 0, hi);
+  }
+
+  bindText(stmt: number, index: number, value: string): number {
+    const bytes = utf8Encoder.encode(value);
+    const ptr = this.#copyIn(bytes);
+    return this.module._sqlite3_bind_text(stmt, index, ptr, bytes.length, this.#free);
+  }
+
+  bindBlob(stmt: number, index: number, value: Uint8Array): number {
+    const ptr = this.#copyIn(value);
+    return this.module._sqlite3_bind_blob(stmt, index, ptr, value.length, this.#free);
+  }
+
+  /** A sqlite3_malloc'd copy that SQLite frees (at least one byte, so an empty value is not NULL). */
+  #copyIn(bytes: Uint8Array): number {
+    const ptr = this.module._sqlite3_malloc(Math.max(1, bytes.length));
+    this.module.HEAPU8.set(bytes, ptr);
+    return ptr;
+  }
+
+  // ---- results (synchronous) ----
+
+  columnCount(stmt: number): number {
+    return this.module._sqlite3_column_count(stmt);
+  }
+
+  columnName(stmt: number, index: number): string {
+    return this.module.UTF8ToString(this.module._sqlite3_column_name(stmt, index));
+  }
+
+  columnType(stmt: number, index: number): number {
+    return this.module._sqlite3_column_type(stmt, index);
+  }
+
+  columnDouble(stmt: number, index: number): number {
+    return this.module._sqlite3_column_double(stmt, index);
+  }
+
+  /** An INTEGER column: a number when it is a safe integer (unless `bigint`), else a bigint. */
+  columnInteger(stmt: number, index: number, bigint: boolean): number | bigint {
+    const lo = this.module._sqlite3_column_int64(stmt, index);
+    const hi = this.module.getTempRet0();
+    // |hi| < 2^21 keeps the value within +-(2^53 - 2^32): exact as a number.
+    if (!bigint && hi > -0x200000 && hi < 0x200000) return hi * 4294967296 + (lo >>> 0);
+    const value = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+    if (!bigint && value <= MAX_SAFE && value >= -MAX_SAFE) return Number(value);
+    return value;
+  }
+
+  columnText(stmt: number, index: number): string {
+    const ptr = this.module._sqlite3_column_text(stmt, index);
+    const length = this.module._sqlite3_column_bytes(stmt, index);
+    return ptr ? utf8Decoder.decode(this.module.HEAPU8.subarray(ptr, ptr + length)) : '';
+  }
+
+  columnBlob(stmt: number, index: number): Uint8Array {
+    const ptr = this.module._sqlite3_column_blob(stmt, index);
+    const length = this.module._sqlite3_column_bytes(stmt, index);
+    return ptr ? this.module.HEAPU8.slice(ptr, ptr + length) : new Uint8Array(0);
+  }
+
+  // ---- connection state (synchronous) ----
+
+  changes(db: number): number {
+    return Number(this.#int64(this.module._sqlite3_changes64(db)));
+  }
+
+  totalChanges(db: number): bigint {
+    return this.#int64(this.module._sqlite3_total_changes64(db));
+  }
+
+  lastInsertRowid(db: number): bigint {
+    return this.#int64(this.module._sqlite3_last_insert_rowid(db));
+  }
+
+  autocommit(db: number): boolean {
+    return this.module._sqlite3_get_autocommit(db) !== 0;
+  }
+
+  /** True when the statement makes no direct change to the database file. */
+  readonly(stmt: number): boolean {
+    return this.module._sqlite3_stmt_readonly(stmt) !== 0;
+  }
+
+  errmsg(db: number): string {
+    return this.module.UTF8ToString(this.module._sqlite3_errmsg(db));
+  }
+
+  extendedErrcode(db: number): number {
+    return this.module._sqlite3_extended_errcode(db);
+  }
+
+  /** An i64 result: the low half was returned, the high half is in tempRet0. */
+  #int64(lo: number): bigint {
+    const hi = this.module.getTempRet0();
+    return (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+  }
+}
+
+export function encodeSql(sql: string): Uint8Array {
+  return utf8Encoder.encode(sql);
+}

@@ -1,0 +1,31 @@
+/**
+ * The vfs layer: SQLite (wa-sqlite, Asyncify build) on the page store. The
+ * driver uses this module only; the engine names it needs pass through here
+ * so that it does not reach past the layer below it.
+ */
+export { createSqliteModule, compiledWasm, type SqliteModule, type EmscriptenModule } from './wasm.ts';
+export { Serializer } from './serializer.ts';
+export { PageStoreVfs, VFS_NAME, type PageStoreVfsOptions, type VfsStats } from './page-store-vfs.ts';
+export { UnsupportedError, ReadOnlyError } from './errors.ts';
+export {
+  openDatabase,
+  head,
+  log,
+  versionAt,
+  parseVersion,
+  databaseInfo,
+  MvdbError,
+  ConflictError,
+  VersionFormatError,
+  FutureVersionError,
+  VersionTooOldError,
+  DatabaseNotFoundError,
+  DatabaseExistsError,
+  InvalidNameError,
+  InvalidOptionError,
+  NoVersionAtTimeError,
+  type DatabaseRef,
+  type Version,
+  type CommitInfo,
+  type LogOptions,
+} from '../src/engine/index.ts';
