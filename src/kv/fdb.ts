@@ -291,17 +291,18 @@ class FdbTransaction implements KvTransaction {
     snapshot: boolean,
   ): Promise<KeyValue[]> {
     this.#usable();
-    const { limit = 0, reverse = false } = options;
+    const limit = options.limit ?? 0;
+    const reverse = options.reverse === true;
     if (!Number.isSafeInteger(limit) || limit < 0) {
       throw new KvError(ErrorCode.rangeLimitsInvalid, `getRange: limit must be a whole number >= 0 (0 = none), got ${limit}`);
     }
     // FoundationDB returns nothing for an inverted range; the port calls it an error.
     if (!checkRange(begin, end, 'getRange')) return [];
     // Always an explicit end: without one the package treats `begin` as a prefix.
-    const rows = await this.#call(() => tn.getRangeAll(this.#key(begin), this.#key(end), { limit, reverse: reverse === true }));
+    const rows = await this.#call(() => tn.getRangeAll(this.#key(begin), this.#key(end), { limit, reverse }));
     const skip = this.#root.length;
     const out = rows.map(([k, v]): KeyValue => [asBytes(k, skip), asBytes(v)]);
-    if (!snapshot) this.#size += this.#readConflictBytes(begin, end, out, limit, reverse === true);
+    if (!snapshot) this.#size += this.#readConflictBytes(begin, end, out, limit, reverse);
     return out;
   }
 
