@@ -147,6 +147,6 @@ export function openLmdbStore(dir: string): LmdbStore {
     return { path, env, ...store, maxKeyBytes };
   } catch (err) {
     void env.close();
-    throw err;
+    throw err instanceof KvError ? err : invalidStore(path, `LMDB cannot open its databases (${(err as Error).message})`);
   }
 }

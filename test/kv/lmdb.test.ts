@@ -277,7 +277,7 @@ describe('LmdbStorage: the resolver', () => {
   );
 
   it(
-    'two storages on one directory in one process resolve against the same log',
+    'two storages on one directory resolve against one log, and a snapshot sees every commit made before it',
     async () => {
       const dir = freshDir();
       const first = new LmdbStorage(dir);
