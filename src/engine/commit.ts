@@ -1,12 +1,14 @@
 /**
  * Committing one writer's pages.
  *
- * 1. Contents go up first, keyed by hash, in small kv transactions (or inline when small): nothing visible.
- * 2. One kv transaction checks conflicts and writes everything that makes the commit visible: the
- *    page-index entries (versionstamped keys), the last write version with the idempotency key, the
- *    idempotency index, the changelog entry and the time-index entry.
- * Large commits are two-phase: a token is written before the upload and must still be there at step 2;
- * GC revokes tokens when it deletes content, so a commit never references content GC removed.
+ * Small commits (contents up to INLINE_CONTENT_BYTES) are one kv transaction that writes the contents too.
+ * Larger ones are two-phase:
+ * 1. Contents go up first, keyed by hash, in small kv transactions: nothing is visible yet. The first of
+ *    them also registers a commit token. GC revokes every token of a database when it deletes content, so
+ *    a commit whose token is gone may reference deleted content and starts over instead of publishing.
+ * 2. One kv transaction checks the token and conflicts and writes everything that makes the commit
+ *    visible: the page-index entries (versionstamped keys), the last write version with the idempotency
+ *    key, the idempotency index, the changelog entry and the time-index entry.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -14,7 +16,7 @@ import { prefixEnd, u64be } from '../kv/bytes.ts';
 import type { KvReader, KvTransaction } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
 import { encodeChangelogEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
-import { hashPage, uploadContents, writeContent, type Content } from './content.ts';
+import { chunkContents, hashPage, uploadChunk, uploadChunks, writeContent, type Content } from './content.ts';
 import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import {
   CommitInterruptedError,
@@ -54,9 +56,7 @@ export interface CommitRequest {
 
 /** Above this many pages read, the conflict check is database-level (as mvSQLite does). */
 export const PAGE_CONFLICT_CHECK_LIMIT = 2000;
-/** Above this many pages written, the commit is two-phase (token, upload, publish). */
-export const TWO_PHASE_PAGES = 1000;
-/** Content up to this size is written inside the publishing transaction itself. */
+/** Contents up to this size are written by the publishing transaction itself; above, the commit is two-phase. */
 export const INLINE_CONTENT_BYTES = 256 * 1024;
 /**
  * The publishing transaction holds ~130 bytes per page (index key, hash, write-conflict range): 60,000
@@ -91,14 +91,13 @@ export async function commitPages(db: DatabaseRef, request: CommitRequest): Prom
     await writeTransaction(db.kv, (tx) => checkSnapshot(tx, tx.snapshot(), tx.snapshot(), plan));
     return plan.snapshot;
   }
-  const inline = plan.writes.length <= TWO_PHASE_PAGES && plan.contents.reduce((n, c) => n + c.bytes.length, 0) <= INLINE_CONTENT_BYTES;
-  if (plan.writes.length <= TWO_PHASE_PAGES) {
-    if (!inline) await uploadContents(db.kv, db.prefix, plan.contents);
-    return (await publish(plan, inline, undefined)) as Version;
+  if (plan.contents.reduce((n, c) => n + c.bytes.length, 0) <= INLINE_CONTENT_BYTES) {
+    return (await publish(plan, true, undefined)) as Version;
   }
+  const [first, ...rest] = chunkContents(plan.contents);
   for (let attempt = 1; attempt <= TOKEN_ATTEMPTS; attempt++) {
-    const token = await openToken(plan);
-    await uploadContents(db.kv, db.prefix, plan.contents);
+    const token = await openToken(plan, first!);
+    await uploadChunks(db.kv, db.prefix, rest);
     const outcome = await publish(plan, false, token);
     if (outcome !== TOKEN_REVOKED) return outcome;
   }
@@ -159,15 +158,17 @@ function planCommit(db: DatabaseRef, request: CommitRequest): Plan {
 const TOKEN_REVOKED = Symbol('token revoked');
 
 /**
- * Phase one of a large commit: registers a token (GC revokes all of them when it deletes content), and
- * checks the conflicts that are already certain, so a doomed commit does not upload 100 MB first.
+ * Starts a two-phase commit: one kv transaction checks the conflicts that are already certain (so a doomed
+ * commit does not upload 100 MB first), registers the token and uploads the first chunk. The token lands
+ * before (or with) any content of this commit, so a GC pass that deletes any of it revokes the token.
  */
-async function openToken(plan: Plan): Promise<Uint8Array> {
+async function openToken(plan: Plan, firstChunk: Content[]): Promise<Uint8Array> {
   const token = new Uint8Array(randomBytes(16));
   await writeTransaction(plan.db.kv, async (tx) => {
     const reader = tx.snapshot();
     await checkSnapshot(tx, reader, reader, plan);
     await checkConflicts(reader, reader, plan);
+    await uploadChunk(tx, plan.db.prefix, firstChunk);
     tx.set(tokenKey(plan.db.prefix, token), u64be(BigInt(Date.now())));
   });
   return token;

@@ -42,13 +42,8 @@ export function writeContent(tx: KvTransaction, ns: Bytes, content: Content, now
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 const UPLOADS_IN_FLIGHT = 4;
 
-/**
- * Uploads contents in small kv transactions before a commit; nothing becomes visible. Content that is
- * already stored is not rewritten, but its upload time is refreshed so GC keeps it while the commit is
- * open. The index key is read with a read conflict: if GC deletes the content after we saw it, this
- * upload retries and writes it again.
- */
-export async function uploadContents(kv: Kv, ns: Bytes, contents: Content[]): Promise<void> {
+/** Splits contents into upload transactions of at most UPLOAD_CHUNK_BYTES (at least one content each). */
+export function chunkContents(contents: Content[]): Content[][] {
   const chunks: Content[][] = [];
   let current: Content[] = [];
   let size = 0;
@@ -62,19 +57,30 @@ export async function uploadContents(kv: Kv, ns: Bytes, contents: Content[]): Pr
     size += c.bytes.length;
   }
   if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
+/**
+ * Uploads one chunk inside `tx`; nothing becomes visible. Content already stored is not rewritten, but its
+ * upload time is refreshed. The index key is read with a read conflict: if GC deletes the content after we
+ * saw it, this transaction fails, and its retry writes the content again.
+ */
+export async function uploadChunk(tx: KvTransaction, ns: Bytes, chunk: Content[]): Promise<void> {
+  const stored = await Promise.all(chunk.map((c) => tx.get(contentIndexKey(ns, c.hash))));
+  const now = Date.now();
+  chunk.forEach((c, i) => {
+    if (stored[i] === undefined) tx.set(contentKey(ns, c.hash), encodeContent(c.bytes));
+    tx.set(contentIndexKey(ns, c.hash), u64be(BigInt(now)));
+  });
+}
+
+/** Uploads chunks in their own kv transactions, a few at a time. */
+export async function uploadChunks(kv: Kv, ns: Bytes, chunks: Content[][]): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < chunks.length) {
       const chunk = chunks[next++]!;
-      await writeTransaction(kv, async (tx) => {
-        const stored = await Promise.all(chunk.map((c) => tx.get(contentIndexKey(ns, c.hash))));
-        const now = Date.now();
-        chunk.forEach((c, i) => {
-          if (stored[i] === undefined) tx.set(contentKey(ns, c.hash), encodeContent(c.bytes));
-          tx.set(contentIndexKey(ns, c.hash), u64be(BigInt(now)));
-        });
-      });
+      await writeTransaction(kv, (tx) => uploadChunk(tx, ns, chunk));
     }
   };
   await Promise.all(Array.from({ length: Math.min(UPLOADS_IN_FLIGHT, chunks.length) }, worker));

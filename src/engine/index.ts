@@ -26,7 +26,7 @@ export { readPage, readPages, MAX_PAGE_NUMBER } from './read.ts';
 export {
   commitPages,
   PAGE_CONFLICT_CHECK_LIMIT,
-  TWO_PHASE_PAGES,
+  INLINE_CONTENT_BYTES,
   MAX_COMMIT_PAGES,
   type CommitRequest,
 } from './commit.ts';

@@ -13,13 +13,15 @@ import {
   head,
   log,
   readPages,
-  TWO_PHASE_PAGES,
+  INLINE_CONTENT_BYTES,
   type DatabaseRef,
 } from '../../src/engine/index.ts';
 import { tokensRange } from '../../src/engine/keys.ts';
 import { backends, Crash, pageOf, scriptedKv, type ScriptedFault } from './helpers.ts';
 
 const P = 4096;
+/** A two-phase commit (contents above the inline limit) of three upload transactions. */
+const BIG = 300;
 const pagesOf = (first: number, count: number, seed: number) =>
   new Map(Array.from({ length: count }, (_, i) => [first + i, pageOf(P, seed + i)] as [number, Uint8Array]));
 
@@ -83,9 +85,10 @@ for (const backend of backends) {
 
     it('a crash at any step of a two-phase commit leaves nothing visible; a new attempt succeeds', async () => {
       const v0 = await commitPages(db, { snapshot: await head(db), pages: pagesOf(1, 2, 1) });
-      const big = pagesOf(1, TWO_PHASE_PAGES + 1, 5000);
+      const big = pagesOf(1, BIG, 5000);
       const steps = await kvCommitsOf(big);
-      expect(steps).toBeGreaterThanOrEqual(3); // token, at least one upload, publish
+      expect(BIG * P).toBeGreaterThan(INLINE_CONTENT_BYTES);
+      expect(steps).toBe(4); // token with the first upload, two more uploads, publish
 
       for (let n = 1; n <= steps; n++) {
         const { db: faultyDb } = faultyAt(n, 'crash');
@@ -95,8 +98,8 @@ for (const backend of backends) {
         expect(await readPages(db, [1, 2, 3], await head(db))).toEqual([pageOf(P, 1), pageOf(P, 2), undefined]);
       }
       const v1 = await commitPages(db, { snapshot: v0, pages: big, readSet: [1, 2] });
-      expect(await changes(db, v0, v1)).toBe('all');
-      const sample = [1, 2, 500, TWO_PHASE_PAGES + 1];
+      expect(await changes(db, v0, v1)).toEqual([...big.keys()]);
+      const sample = [1, 2, 150, BIG];
       expect(await readPages(db, sample, v1)).toEqual(sample.map((p) => big.get(p)));
       expect(await readPages(db, [1, 2], v0)).toEqual([pageOf(P, 1), pageOf(P, 2)]);
     });
@@ -104,11 +107,11 @@ for (const backend of backends) {
     for (const fault of ['unknownCommitted', 'unknownNotCommitted'] as const) {
       it(`1021 (${fault}) at the publish of a two-phase commit: exactly one commit`, async () => {
         const v0 = await head(db);
-        const big = pagesOf(1, TWO_PHASE_PAGES + 1, 7000);
+        const big = pagesOf(1, BIG, 7000);
         const { db: faultyDb } = faultyAt(await kvCommitsOf(big), fault);
         const v1 = await commitPages(faultyDb, { snapshot: v0, pages: big, readSet: [1, 2, 3] });
         expect((await log(db)).map((c) => c.version)).toEqual([v1]);
-        expect(await readPages(db, [1, TWO_PHASE_PAGES + 1], v1)).toEqual([big.get(1), big.get(TWO_PHASE_PAGES + 1)]);
+        expect(await readPages(db, [1, BIG], v1)).toEqual([big.get(1), big.get(BIG)]);
       });
     }
 
@@ -119,7 +122,7 @@ for (const backend of backends) {
           tx.clearRange(r.begin, r.end);
         });
       const v0 = await head(db);
-      const big = pagesOf(1, TWO_PHASE_PAGES + 1, 3000);
+      const big = pagesOf(1, BIG, 3000);
       // Revoked once, right after the first upload transaction (commit 1 opened the token): the commit
       // starts over and goes through.
       const onceKv = scriptedKv(kv, (n) => (n === 2 ? { between: revokeTokens } : undefined));
