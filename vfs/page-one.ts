@@ -27,7 +27,7 @@ export function emptyPageOne(pageSize: number): Uint8Array {
   page[22] = 32; // min embedded payload fraction
   page[23] = 32; // leaf payload fraction
   view.setUint32(PAGE_COUNT, 1);
-  view.setUint32(44, 4); // schema format 4: what SQLite writes for new databases
+  // Schema format (44..48) stays 0 as in SQLite's own empty file: the first CREATE sets it to 4.
   view.setUint32(56, 1); // text encoding UTF-8
   view.setUint32(96, 3053000); // SQLITE_VERSION_NUMBER that wrote it
   // The sqlite_schema b-tree: an empty table leaf after the header.

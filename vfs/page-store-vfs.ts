@@ -60,6 +60,8 @@ export interface VfsStats {
   snapshots: number;
   /** commitPages calls that committed. */
   commits: number;
+  /** Of those, commits on the journal path (at COMMIT_PHASETWO rather than COMMIT_ATOMIC_WRITE). */
+  journalCommits: number;
   /** Commits refused with a conflict. */
   conflicts: number;
 }
@@ -105,7 +107,15 @@ const SQLITE_FAILED = VFS.SQLITE_ERROR;
 
 export class PageStoreVfs extends FacadeVFS {
   readonly options: PageStoreVfsOptions;
-  readonly stats: VfsStats = { fetches: 0, pagesFetched: 0, cacheHits: 0, snapshots: 0, commits: 0, conflicts: 0 };
+  readonly stats: VfsStats = {
+    fetches: 0,
+    pagesFetched: 0,
+    cacheHits: 0,
+    snapshots: 0,
+    commits: 0,
+    journalCommits: 0,
+    conflicts: 0,
+  };
   #files = new Map<number, OpenFile>();
   /** Named memory files (journals) by name, so xDelete and reopen find them. */
   #memoryFiles = new Map<string, MemoryFile>();
@@ -374,13 +384,13 @@ export class PageStoreVfs extends FacadeVFS {
         case VFS.SQLITE_FCNTL_BEGIN_ATOMIC_WRITE:
           return VFS.SQLITE_OK;
         case VFS.SQLITE_FCNTL_COMMIT_ATOMIC_WRITE:
-          return await this.#commit(file);
+          return await this.#commit(file, 'batch');
         case VFS.SQLITE_FCNTL_ROLLBACK_ATOMIC_WRITE:
           this.#discardWrites(file);
           return VFS.SQLITE_OK;
         case VFS.SQLITE_FCNTL_COMMIT_PHASETWO:
           // The journal path's commit point: SQLite sends it only when it commits, never during a rollback.
-          return await this.#commit(file);
+          return await this.#commit(file, 'journal');
         default:
           return VFS.SQLITE_NOTFOUND;
       }
@@ -496,7 +506,7 @@ export class PageStoreVfs extends FacadeVFS {
     return file.txSize ?? headerPageCount(file.pageOne!) * file.ref.pageSize;
   }
 
-  async #commit(file: MainFile): Promise<number> {
+  async #commit(file: MainFile, path: 'batch' | 'journal'): Promise<number> {
     if (file.failedCommit !== undefined) {
       this.#discardWrites(file);
       return this.#fail(file.failedCommit.error, file.failedCommit.code);
@@ -512,6 +522,7 @@ export class PageStoreVfs extends FacadeVFS {
           ...(this.options.clientTag !== undefined ? { clientTag: this.options.clientTag } : {}),
         });
         this.stats.commits++;
+        if (path === 'journal') this.stats.journalCommits++;
         for (const [page, bytes] of pages) {
           if (page === 1) file.pageOne = bytes;
           else file.cache.set(page, bytes);

@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Sqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { MemoryFile } from '../../vfs/memory-file.ts';
+import { PageCache } from '../../vfs/page-cache.ts';
+import {
+  emptyPageOne,
+  headerChangeCounter,
+  headerPageCount,
+  headerPageSize,
+  normalizePageOne,
+  withChangeCounter,
+} from '../../vfs/page-one.ts';
+import { SequentialPrefetch } from '../../vfs/prefetch.ts';
+
+describe('page 1 template', () => {
+  it.each([4096, 8192, 65536])('matches the page SQLite itself writes for an empty %i-byte-page database', (pageSize) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mvdb-page1-'));
+    try {
+      const file = join(dir, 'empty.db');
+      const db = new Sqlite3(file);
+      db.pragma(`page_size=${pageSize}`);
+      db.exec('CREATE TABLE x(a); DROP TABLE x; VACUUM');
+      db.close();
+      const sqlitePage = new Uint8Array(readFileSync(file));
+      expect(sqlitePage.length).toBe(pageSize);
+      const ours = emptyPageOne(pageSize);
+      // Not compared: change counter and version-valid-for (virtual), schema cookie (SQLite's is 3
+      // after CREATE+DROP), and the number of the SQLite version that wrote the file.
+      const mask = (page: Uint8Array) => {
+        const copy = normalizePageOne(page);
+        copy.fill(0, 40, 44);
+        copy.fill(0, 96, 100);
+        return copy;
+      };
+      const header = (page: Uint8Array) => Buffer.from(mask(page).subarray(0, 108)).toString('hex');
+      expect(header(ours)).toBe(header(sqlitePage));
+      expect(Buffer.from(mask(ours)).equals(mask(sqlitePage))).toBe(true);
+      expect(headerPageSize(ours)).toBe(pageSize);
+      expect(headerPageCount(ours)).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows a counter in both header fields without touching the page it came from', () => {
+    const page = emptyPageOne(4096);
+    const shown = withChangeCounter(page, 0xdeadbeef);
+    expect(headerChangeCounter(shown)).toBe(0xdeadbeef);
+    expect(new DataView(shown.buffer).getUint32(92)).toBe(0xdeadbeef);
+    expect(headerChangeCounter(page)).toBe(0);
+    expect(normalizePageOne(shown)).toEqual(page);
+  });
+});
+
+describe('PageCache', () => {
+  it('drops the least recently used page past its capacity', () => {
+    const cache = new PageCache(2);
+    const page = (n: number) => new Uint8Array([n]);
+    cache.set(1, page(1));
+    cache.set(2, page(2));
+    cache.get(1); // 2 is now the least recently used
+    cache.set(3, page(3));
+    expect([cache.has(1), cache.has(2), cache.has(3)]).toEqual([true, false, true]);
+    cache.peek(1); // peeking is not a use
+    cache.set(4, page(4));
+    expect([cache.has(1), cache.has(3), cache.has(4)]).toEqual([false, true, true]);
+    cache.evict([3]);
+    expect(cache.size).toBe(1);
+  });
+
+  it('refuses a capacity that is not a positive whole number', () => {
+    expect(() => new PageCache(0)).toThrow(/positive integer/);
+    expect(() => new PageCache(1.5)).toThrow(/positive integer/);
+  });
+});
+
+describe('SequentialPrefetch', () => {
+  it('doubles the window while misses follow the previous batch, and resets on a jump', () => {
+    const prefetch = new SequentialPrefetch(8);
+    const windows: number[] = [];
+    let page = 2;
+    for (let i = 0; i < 6; i++) {
+      const w = prefetch.windowFor(page);
+      windows.push(w);
+      page += w;
+    }
+    expect(windows).toEqual([1, 2, 4, 8, 8, 8]);
+    expect(prefetch.windowFor(500)).toBe(1);
+  });
+});
+
+describe('MemoryFile', () => {
+  it('reads back what was written, short at the end, and truncates', () => {
+    const file = new MemoryFile();
+    file.write(new Uint8Array([1, 2, 3]), 10_000);
+    expect(file.size).toBe(10_003);
+    const out = new Uint8Array(5);
+    expect(file.read(out, 10_000)).toBe(3);
+    expect([...out.subarray(0, 3)]).toEqual([1, 2, 3]);
+    expect(file.read(out, 0)).toBe(5);
+    expect([...out]).toEqual([0, 0, 0, 0, 0]);
+    file.truncate(10_001);
+    expect(file.size).toBe(10_001);
+    file.write(new Uint8Array([9]), 10_005);
+    const tail = new Uint8Array(5);
+    file.read(tail, 10_001);
+    expect([...tail]).toEqual([0, 0, 0, 0, 9]); // truncated bytes read as zeros when the file regrows
+  });
+});
