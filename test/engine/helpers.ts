@@ -1,6 +1,6 @@
 /** Shared test setup: the backends the engine runs on, and a Kv wrapper that records transaction sizes. */
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, KvError, openKv } from '../../src/kv/index.ts';
@@ -34,11 +34,7 @@ const lmdb: Backend = {
   },
 };
 
-// TEMPORARY while the lmdb backend is being written: run on it once it exports its opener.
-const lmdbModule = new URL('../../src/kv/lmdb.ts', import.meta.url);
-const lmdbAvailable =
-  existsSync(lmdbModule) && typeof ((await import(lmdbModule.href)) as { openLmdbKv?: unknown }).openLmdbKv === 'function';
-export const backends: Backend[] = lmdbAvailable ? [memory, lmdb] : [memory];
+export const backends: Backend[] = [memory, lmdb];
 
 export interface RecordingKv extends Kv {
   /** The largest getApproximateSize() seen just before a commit. */

@@ -13,6 +13,7 @@ import {
   InvalidOptionError,
   InvalidPageError,
   log,
+  MAX_COMMIT_PAGES,
   NoVersionAtTimeError,
   PageCorruptError,
   readPage,
@@ -129,6 +130,11 @@ for (const backend of backends) {
       }
       await expect(commitPages(db, { snapshot: v0, pages: new Map([[1, new Uint8Array(100)]]) })).rejects.toThrow(
         /page 1 has 100 bytes: every page of database "db" is exactly 4096 bytes/,
+      );
+      const shared = pageOf(P, 1);
+      const tooMany = new Map(Array.from({ length: MAX_COMMIT_PAGES + 1 }, (_, i) => [i, shared] as [number, Uint8Array]));
+      await expect(commitPages(db, { snapshot: v0, pages: tooMany })).rejects.toThrow(
+        new RegExp(`${MAX_COMMIT_PAGES + 1} pages is too large: at most ${MAX_COMMIT_PAGES} pages per commit`),
       );
       await expect(readPage(db, -1, v0)).rejects.toThrow(InvalidPageError);
       await expect(readPage(db, 1, 'v1')).rejects.toThrow(VersionFormatError);
