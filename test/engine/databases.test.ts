@@ -118,7 +118,7 @@ for (const backend of backends) {
       expect(await dumpStore(kv)).toEqual(before);
     });
 
-    it("lists more databases than one batch (500), in name order"', async () => {
+    it('lists more databases than one batch (500), in name order', async () => {
       const names = Array.from({ length: 520 }, (_, i) => `db-${String(i).padStart(4, '0')}`);
       await Promise.all(names.map((name) => createDatabase(kv, name)));
       expect((await listDatabases(kv)).map((d) => d.name)).toEqual(names);
