@@ -14,8 +14,6 @@ import { writeTransaction } from './transact.ts';
 /** Content encodings (first byte of a content value). Only raw so far; room for compression and deltas. */
 const RAW = 0;
 
-export const HASH_BYTES = 32;
-
 export function hashPage(bytes: Bytes): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest());
 }
@@ -39,7 +37,7 @@ export function writeContent(tx: KvTransaction, ns: Bytes, content: Content, now
 }
 
 /** Total content bytes per upload transaction: FoundationDB is happiest well under its 10 MB limit. */
-export const UPLOAD_CHUNK_BYTES = 512 * 1024;
+const UPLOAD_CHUNK_BYTES = 512 * 1024;
 const UPLOADS_IN_FLIGHT = 4;
 
 /** Splits contents into upload transactions of at most UPLOAD_CHUNK_BYTES (at least one content each). */

@@ -228,7 +228,7 @@ export async function readWatermark(reader: KvReader, db: DatabaseRef): Promise<
 }
 
 /** The last write version's value: idempotency key(16) ‖ version(10). */
-export function decodeLastWrite(value: Bytes | undefined): { key: Uint8Array; version: Version } | undefined {
+function decodeLastWrite(value: Bytes | undefined): { key: Uint8Array; version: Version } | undefined {
   if (value === undefined) return undefined;
   return { key: copyBytes(value, 0, 16), version: versionFromBytes(value.subarray(16, 26)) };
 }

@@ -53,7 +53,7 @@ export async function readPages(db: DatabaseRef, pages: number[], version: Versi
   if (!Array.isArray(pages)) throw new InvalidPageError('pages must be an array of page numbers');
   pages.forEach(validatePageNumber);
   const out: (Uint8Array | undefined)[] = [];
-  for (let i = 0; i < pages.length || i === 0; i += READ_BATCH) {
+  for (let i = 0; i < pages.length; i += READ_BATCH) {
     out.push(...(await readBatch(db, pages.slice(i, i + READ_BATCH), at)));
   }
   return out;

@@ -30,10 +30,6 @@ export function compareVersions(a: Version, b: Version): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function maxVersion(a: Version, b: Version): Version {
-  return a > b ? a : b;
-}
-
 /** Before everything. */
 export const ZERO_VERSION: Version = '0'.repeat(20);
 
