@@ -10,10 +10,10 @@ export function uniqueName(prefix = 'db'): string {
   return `${prefix}-${process.pid}-${++counter}`;
 }
 
-/** A fresh directory for an LMDB store; remove() deletes it. */
+/** A fresh LMDB store (`url`) in a temp directory (`dir`, which has room for other files); remove() deletes it. */
 export function tempStoreDir(): { dir: string; url: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'mvdb-test-'));
-  return { dir, url: `lmdb:${dir}`, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, url: `lmdb:${join(dir, 'store')}`, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Values in a form that compares and serializes the same from both drivers and across processes. */
