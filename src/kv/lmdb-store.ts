@@ -42,7 +42,7 @@ export interface LmdbStore {
 function invalidStore(path: string, problem: string): KvError {
   return new KvError(
     ErrorCode.invalidStore,
-    `${path} is not an mvdb lmdb store: ${problem}; expected a new or empty directory, or one holding only the data.mdb and lock.mdb of an mvdb lmdb store (format "${STORE_FORMAT}")`,
+    `cannot use ${path} as an mvdb lmdb store: ${problem}; expected a new or empty directory, or one holding only the data.mdb and lock.mdb of an mvdb lmdb store (format "${STORE_FORMAT}")`,
   );
 }
 

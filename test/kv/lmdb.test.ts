@@ -190,6 +190,17 @@ describe('LmdbStorage: snapshots and commits', () => {
   );
 
   it(
+    'keys and values given as views into larger buffers are stored as exactly their bytes',
+    withStorage(async (storage) => {
+      const backing = Uint8Array.from({ length: 64 }, (_, i) => i);
+      await storage.commit(request(0n, [{ type: 'set', key: backing.subarray(40, 43), value: backing.subarray(3, 7) }]));
+      const snap = storage.snapshot();
+      expect(rows(snap.getRange(b(''), b('\xff')))).toEqual([['28292a', '03040506']]);
+      snap.release();
+    }),
+  );
+
+  it(
     'a range clear of thousands of keys removes exactly [begin, end)',
     withStorage(async (storage) => {
       const key = (i: number) => b(`k${String(i).padStart(5, '0')}`);
