@@ -1,11 +1,11 @@
 /** History reads: which pages changed between versions, the commit log, and time -> version. */
 
-import { keyAfter, readU64be, u64be, concatBytes } from '../kv/bytes.ts';
+import { concatBytes, keyAfter, readU64be, u64be } from '../kv/bytes.ts';
 import type { Bytes, KvReader } from '../kv/types.ts';
 import { decodeChangelogEntry, type ChangelogEntry } from './changelog.ts';
 import { readWatermark, type DatabaseRef } from './databases.ts';
-import { FutureVersionError, InvalidOptionError, NoVersionAtTimeError, DatabaseNotFoundError } from './errors.ts';
-import { changelogKey, changelogPrefix, metadataKey, timePrefix, versionSuffix } from './keys.ts';
+import { DatabaseNotFoundError, FutureVersionError, InvalidOptionError, NoVersionAtTimeError } from './errors.ts';
+import { changelogKey, metadataKey, timePrefix, versionSuffix } from './keys.ts';
 import { decodeMetadata } from './metadata.ts';
 import { readTransaction } from './transact.ts';
 import {
