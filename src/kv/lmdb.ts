@@ -21,7 +21,7 @@
  * truncated.
  */
 
-import { compareBytes, concatBytes, keyAfter, readU64be, u64be, versionstamp } from './bytes.ts';
+import { bytesEqual, compareBytes, concatBytes, keyAfter, readU64be, u64be, versionstamp } from './bytes.ts';
 import { createEmbeddedKv } from './embedded.ts';
 import { ErrorCode, KvError } from './errors.ts';
 import { hasConflict, pruneBefore, recordWrites } from './lmdb-conflict-log.ts';
@@ -44,43 +44,44 @@ class LmdbSnapshot implements StorageSnapshot {
   #released = false;
 
   constructor(
-    private readonly storage: LmdbStorage,
+    private readonly store: LmdbStore,
     private readonly txn: Transaction,
     readonly version: bigint,
+    private readonly onRelease: (snapshot: LmdbSnapshot) => void,
   ) {}
 
   get(key: Bytes): Bytes | undefined {
     this.#checkLive();
     // No stored key is longer than the limit (and LMDB would reject the lookup).
-    if (key.length > this.storage.maxKeyBytes) return undefined;
-    return this.storage.store.data.get(storedKey(key), { transaction: this.txn });
+    if (key.length > this.store.maxKeyBytes) return undefined;
+    return this.store.data.get(storedKey(key), { transaction: this.txn });
   }
 
   getRange(begin: Bytes, end: Bytes, options: RangeOptions = {}): KeyValue[] {
     this.#checkLive();
     if (compareBytes(begin, end) >= 0) return [];
-    const range = lmdbRange(begin, end, options.reverse === true, this.storage.maxKeyBytes + 1);
+    const range = lmdbRange(begin, end, options.reverse === true, this.store.maxKeyBytes + 1);
     if (options.limit) range.limit = options.limit;
     range.transaction = this.txn;
     const out: KeyValue[] = [];
-    for (const { key, value } of this.storage.store.data.getRange(range)) out.push([userKey(key), value]);
+    for (const { key, value } of this.store.data.getRange(range)) out.push([userKey(key), value]);
     return out;
   }
 
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.storage.forget(this);
+    this.onRelease(this);
     this.txn.done();
   }
 
   #checkLive(): void {
-    if (this.#released) throw new Error(`read from a released snapshot of ${this.storage.path}`);
+    if (this.#released) throw new Error(`read from a released snapshot of ${this.store.path}`);
   }
 }
 
 export class LmdbStorage implements Storage {
-  /** @internal the open LMDB environment and databases */
+  /** The open LMDB environment and databases (tests inspect the conflict log through it). */
   readonly store: LmdbStore;
   readonly path: string;
   /** Longest key this store accepts (see the module comment). */
@@ -99,7 +100,7 @@ export class LmdbStorage implements Storage {
   }
 
   snapshot(): StorageSnapshot {
-    this.checkOpen();
+    this.#checkOpen();
     const { env, meta } = this.store;
     // lmdb-js shares one read transaction per event turn; reset it so the snapshot includes every commit
     // (of any process) that finished before this call. Unchanged stores still share one LMDB reader.
@@ -112,14 +113,14 @@ export class LmdbStorage implements Storage {
       txn.done();
       throw err;
     }
-    const snapshot = new LmdbSnapshot(this, txn, version);
+    const snapshot = new LmdbSnapshot(this.store, txn, version, (s) => this.#live.delete(s));
     this.#live.add(snapshot);
     return snapshot;
   }
 
   async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
-    this.checkOpen();
-    this.checkKeySizes(request.mutations);
+    this.#checkOpen();
+    this.#checkKeySizes(request.mutations);
     const { env, meta, conflicts } = this.store;
     let applied = false;
     try {
@@ -138,7 +139,7 @@ export class LmdbStorage implements Storage {
         const stamp = versionstamp(version, 0);
         const writes: KeyRange[] = [...request.writeConflicts];
         for (const mutation of request.mutations) {
-          const stampedKey = this.apply(mutation, stamp);
+          const stampedKey = this.#apply(mutation, stamp);
           if (stampedKey) writes.push({ begin: stampedKey, end: keyAfter(stampedKey) });
         }
         recordWrites(conflicts, version, writes);
@@ -164,20 +165,15 @@ export class LmdbStorage implements Storage {
     await this.store.env.close();
   }
 
-  /** @internal called by a snapshot when it is released */
-  forget(snapshot: LmdbSnapshot): void {
-    this.#live.delete(snapshot);
-  }
-
   /** Applies one mutation in the open write transaction; returns the final key of a versionstamped key. */
-  private apply(mutation: Mutation, stamp: Uint8Array): Uint8Array | undefined {
+  #apply(mutation: Mutation, stamp: Uint8Array): Uint8Array | undefined {
     const { data } = this.store;
     switch (mutation.type) {
       case 'set':
         data.putSync(storedKey(mutation.key), mutation.value);
         return undefined;
       case 'clearRange':
-        this.clearRange(mutation.begin, mutation.end);
+        this.#clearRange(mutation.begin, mutation.end);
         return undefined;
       case 'setVersionstampedKey': {
         const key = concatBytes(mutation.prefix, stamp, mutation.suffix);
@@ -190,10 +186,11 @@ export class LmdbStorage implements Storage {
     }
   }
 
-  private clearRange(begin: Bytes, end: Bytes): void {
+  #clearRange(begin: Bytes, end: Bytes): void {
     if (compareBytes(begin, end) >= 0) return;
     const { data } = this.store;
-    if (end.length === begin.length + 1 && end[begin.length] === 0 && compareBytes(begin, end.subarray(0, begin.length)) === 0) {
+    if (bytesEqual(end, keyAfter(begin))) {
+      // A single key, as clear(key) sends it.
       if (begin.length <= this.maxKeyBytes) data.removeSync(storedKey(begin));
       return;
     }
@@ -206,7 +203,7 @@ export class LmdbStorage implements Storage {
     }
   }
 
-  private checkKeySizes(mutations: readonly Mutation[]): void {
+  #checkKeySizes(mutations: readonly Mutation[]): void {
     for (const mutation of mutations) {
       let length: number;
       if (mutation.type === 'set' || mutation.type === 'setVersionstampedValue') length = mutation.key.length;
@@ -222,7 +219,7 @@ export class LmdbStorage implements Storage {
     }
   }
 
-  private checkOpen(): void {
+  #checkOpen(): void {
     if (this.#closed) throw new KvError(ErrorCode.storeClosed, `the lmdb store at ${this.path} was closed; open it again`);
   }
 }
