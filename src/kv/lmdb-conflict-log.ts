@@ -6,43 +6,14 @@
  */
 
 import type { Database } from 'lmdb';
-import { compareBytes, readU64be, u64be } from './bytes.ts';
+import { readU64be, u64be } from './bytes.ts';
+import { normalizeRanges, rangeListsIntersect } from './conflict-ranges.ts';
 import type { KeyRange } from './storage.ts';
-import type { Bytes } from './types.ts';
 
 export type ConflictLogDb = Database<Buffer, Buffer>;
 
-/** Sorted, disjoint, non-empty ranges covering exactly the union of `ranges`. */
-export function mergeRanges(ranges: readonly KeyRange[]): KeyRange[] {
-  const sorted = ranges.filter((r) => compareBytes(r.begin, r.end) < 0).sort((a, b) => compareBytes(a.begin, b.begin));
-  const out: KeyRange[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && compareBytes(r.begin, last.end) <= 0) {
-      if (compareBytes(r.end, last.end) > 0) last.end = r.end;
-    } else {
-      out.push({ begin: r.begin, end: r.end });
-    }
-  }
-  return out;
-}
-
-/** Whether [begin, end) meets any range of `merged` (the output of mergeRanges). */
-export function intersectsMerged(merged: readonly KeyRange[], begin: Bytes, end: Bytes): boolean {
-  // The first merged range ending after `begin` is the only candidate.
-  let lo = 0;
-  let hi = merged.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBytes(merged[mid]!.end, begin) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  const candidate = merged[lo];
-  return candidate !== undefined && compareBytes(candidate.begin, end) < 0 && compareBytes(begin, end) < 0;
-}
-
 /** Ranges as a byte string: per range, u32 BE length + begin, u32 BE length + end. */
-export function encodeRanges(ranges: readonly KeyRange[]): Buffer {
+function encodeRanges(ranges: readonly KeyRange[]): Buffer {
   let size = 0;
   for (const r of ranges) size += 8 + r.begin.length + r.end.length;
   const out = Buffer.allocUnsafe(size);
@@ -57,7 +28,7 @@ export function encodeRanges(ranges: readonly KeyRange[]): Buffer {
   return out;
 }
 
-export function decodeRanges(encoded: Buffer): KeyRange[] {
+function decodeRanges(encoded: Buffer): KeyRange[] {
   const out: KeyRange[] = [];
   let at = 0;
   const next = (): Buffer => {
@@ -75,18 +46,17 @@ export function decodeRanges(encoded: Buffer): KeyRange[] {
 
 /** Whether any commit newer than `readVersion` wrote into one of `readConflicts`. */
 export function hasConflict(db: ConflictLogDb, readVersion: bigint, readConflicts: readonly KeyRange[]): boolean {
-  const reads = mergeRanges(readConflicts);
+  const reads = normalizeRanges(readConflicts);
   if (reads.length === 0) return false;
   for (const { value } of db.getRange({ start: Buffer.from(u64be(readVersion + 1n)) })) {
-    for (const write of decodeRanges(value)) {
-      if (intersectsMerged(reads, write.begin, write.end)) return true;
-    }
+    if (rangeListsIntersect(reads, decodeRanges(value))) return true;
   }
   return false;
 }
 
 export function recordWrites(db: ConflictLogDb, version: bigint, writeConflicts: readonly KeyRange[]): void {
-  const writes = mergeRanges(writeConflicts);
+  // Stored sorted and merged, as hasConflict expects.
+  const writes = normalizeRanges(writeConflicts);
   if (writes.length > 0) db.putSync(Buffer.from(u64be(version)), encodeRanges(writes));
 }
 
