@@ -38,7 +38,7 @@ const tasks: Record<string, (a: Args) => Promise<unknown>> = {
     return null;
   },
   async 'many-dbs'(a) {
-    return openMany(getSystem(a.system as string), a.dir as string, a.count as number, a.mode as 'create' | 'open' | 'create-keep');
+    return openMany(getSystem(a.system as string), a.dir as string, a.count as number, a.mode as 'create' | 'open' | 'create-keep', a.maxOpen as number | undefined);
   },
 };
 

@@ -40,6 +40,8 @@ export interface System {
   writers: ReadonlyArray<'processes' | 'connections'>;
   /** Opens (creating if needed) the database at `loc`. */
   open(loc: DbLocation): Promise<Conn>;
+  /** Systems that close idle connections past a cap (an LRU): the cap and how to change it. */
+  maxOpenConnections?: { default: number; set(max: number): void };
   /** SQLite version string this system runs, for the report header. */
   sqliteVersion(): Promise<string>;
 }

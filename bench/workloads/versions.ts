@@ -15,7 +15,7 @@ const SQL = 'SELECT id, name, score, payload FROM t WHERE id = ?';
 
 /** A table with `commits` single-row updates after it, and the version after each commit (last = head). */
 async function history(ctx: RunContext): Promise<{ conn: Conn; versions: string[] }> {
-  const commits = Math.max(...depths(ctx.sizes));
+  const commits = Math.max(...depths(ctx.sizes)) + 1; // the deepest read needs a version that many commits below the head
   const versions: string[] = [];
   const { conn } = await ctx.fixture('history', async (c) => {
     await c.exec(SCHEMA);

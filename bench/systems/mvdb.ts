@@ -1,0 +1,73 @@
+/** mvdb through its public API (src/index.ts), on the memory store, on LMDB, and on FoundationDB. */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ConflictError, DEFAULT_MAX_OPEN_CONNECTIONS, open, setMaxOpenConnections, type Database, type Transaction } from '../../src/index.ts';
+import type { Conn, DbLocation, Param, Row, System } from '../lib/types.ts';
+
+type Queryable = Database | Transaction;
+const ARRAY = { rowMode: 'array' } as const;
+
+function wrap(db: Database, q: Queryable = db): Conn {
+  const conn: Conn = {
+    async exec(sql) {
+      await q.exec(sql);
+    },
+    async run(sql, params: readonly Param[] = []) {
+      await q.run(sql, params as Param[]);
+    },
+    async get(sql, params: readonly Param[] = []) {
+      return (await q.get(sql, params as Param[], ARRAY)) as Row | undefined;
+    },
+    async all(sql, params: readonly Param[] = []) {
+      return (await q.query(sql, params as Param[], ARRAY)) as Row[];
+    },
+    transaction(fn) {
+      return db.transaction((tx) => fn(wrap(db, tx)));
+    },
+    async tryWrite(fn) {
+      try {
+        await db.transaction((tx) => fn(wrap(db, tx)), { retries: 0 });
+        return true;
+      } catch (err) {
+        if (err instanceof ConflictError) return false;
+        throw err;
+      }
+    },
+    close: () => db.close(),
+    version: () => db.version,
+    async at(version) {
+      return wrap(await db.at(version));
+    },
+  };
+  return conn;
+}
+
+function mvdbSystem(id: string, label: string, persistent: boolean, store: (loc: DbLocation) => string, name: (loc: DbLocation) => string = (l) => l.name): System {
+  return {
+    id,
+    label,
+    persistent,
+    versioned: true,
+    writers: persistent ? ['processes', 'connections'] : ['connections'],
+    async open(loc) {
+      return wrap(await open(name(loc), { store: store(loc) }));
+    },
+    async sqliteVersion() {
+      const db = await open('version-probe', { store: 'memory:' });
+      const v = (await db.get('SELECT sqlite_version()', [], ARRAY))?.[0];
+      await db.close();
+      return String(v);
+    },
+    maxOpenConnections: { default: DEFAULT_MAX_OPEN_CONNECTIONS, set: setMaxOpenConnections },
+  };
+}
+
+// One in-process store for the whole bench process; database names are unique per run.
+export const mvdbMemory = mvdbSystem('mvdb-memory', 'mvdb memory store', false, () => 'memory:bench');
+
+// One LMDB environment per run (in the system's scratch directory) holding all of its databases.
+export const mvdbLmdb = mvdbSystem('mvdb-lmdb', 'mvdb on LMDB', true, (loc) => `lmdb:${join(loc.dir, 'store')}`);
+
+// FoundationDB keeps databases between runs: names get a prefix unique to this run's scratch directory.
+const runPrefix = (loc: DbLocation): string => createHash('sha256').update(loc.dir).digest('hex').slice(0, 12);
+export const mvdbFdb = mvdbSystem('mvdb-fdb', 'mvdb on FoundationDB', true, () => 'fdb:', (loc) => `bench-${runPrefix(loc)}-${loc.name}`);
