@@ -120,8 +120,8 @@ export class PageStoreVfs extends FacadeVFS {
   /** Named memory files (journals) by name, so xDelete and reopen find them. */
   #memoryFiles = new Map<string, MemoryFile>();
   #lastError: unknown;
-  /** The newest version any main file of this connection committed or read at. */
-  #lastVersion: Version | undefined;
+  /** Per database name: the newest version this connection read at or committed. */
+  #lastVersions = new Map<string, Version>();
 
   constructor(module: EmscriptenModule, options: PageStoreVfsOptions) {
     super(VFS_NAME, module);
@@ -139,9 +139,14 @@ export class PageStoreVfs extends FacadeVFS {
     return error;
   }
 
-  /** The version of the latest snapshot or commit on any main file. */
-  get lastVersion(): Version | undefined {
-    return this.#lastVersion;
+  /** The newest version this connection read database `name` at, or committed to it. */
+  lastVersion(name: string): Version | undefined {
+    return this.#lastVersions.get(name);
+  }
+
+  #noteVersion(name: string, version: Version): void {
+    const seen = this.#lastVersions.get(name);
+    if (seen === undefined || version > seen) this.#lastVersions.set(name, version);
   }
 
   // ---- open / close -------------------------------------------------------
@@ -421,7 +426,7 @@ export class PageStoreVfs extends FacadeVFS {
     file.snapshot = version;
     file.readSet.clear();
     file.failedCommit = undefined;
-    this.#lastVersion = version;
+    this.#noteVersion(file.ref.name, version);
     this.stats.snapshots++;
     // A counter value SQLite does not hold makes it drop its own page cache, so every page a
     // transaction uses is read through xRead and lands in the read set. (SQLite also writes the
@@ -528,7 +533,7 @@ export class PageStoreVfs extends FacadeVFS {
           else file.cache.set(page, bytes);
         }
         file.ownCommit = { version, pages: new Set(pages.keys()) };
-        this.#lastVersion = version;
+        this.#noteVersion(file.ref.name, version);
       }
       file.dirty.clear();
       file.txSize = undefined;

@@ -84,7 +84,9 @@ export class Connection {
     const opened = await serializer.run(() => api.open(options.ref.name, flags, VFS_NAME));
     if ('code' in opened) {
       const cause = vfs.takeError();
-      throw cause instanceof MvdbError ? cause : new SqliteError(opened.message, opened.code, { cause });
+      if (cause instanceof MvdbError) throw cause;
+      const message = cause instanceof Error ? `${opened.message}: ${cause.message}` : opened.message;
+      throw new SqliteError(message, opened.code, { cause });
     }
     return new Connection(options.ref, vfs, api, serializer, opened.db, options);
   }

@@ -382,7 +382,7 @@ export class Database extends Queryable implements PoolMember {
   }
 
   #noteVersion(conn: Connection): void {
-    const seen = conn.vfs.lastVersion;
+    const seen = conn.vfs.lastVersion(this.name);
     if (seen !== undefined && seen > this.#version) this.#version = seen;
   }
 
