@@ -1,6 +1,8 @@
 /** mvdb: SQLite whose pages live in a multi-version store. The public API. */
 export {
   open,
+  listDatabases,
+  deleteDatabase,
   Database,
   Statement,
   Transaction,
@@ -13,6 +15,8 @@ export {
   DEFAULT_MAX_OPEN_CONNECTIONS,
   DEFAULT_STORE,
   type OpenOptions,
+  type StoreOptions,
+  type DatabaseSummary,
   type QueryOptions,
   type RunResult,
   type ResultSet,

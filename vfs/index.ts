@@ -9,6 +9,8 @@ export { PageStoreVfs, VFS_NAME, type PageStoreVfsOptions, type VfsStats } from 
 export { UnsupportedError, ReadOnlyError } from './errors.ts';
 export {
   openDatabase,
+  listDatabases,
+  deleteDatabase,
   head,
   log,
   versionAt,
@@ -25,6 +27,7 @@ export {
   InvalidOptionError,
   NoVersionAtTimeError,
   type DatabaseRef,
+  type DatabaseInfo,
   type Version,
   type CommitInfo,
   type LogOptions,

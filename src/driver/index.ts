@@ -1,6 +1,6 @@
 /** The driver: open a database of a store and use it like an SQLite database, with versions. */
 import type { Kv } from '../kv/types.ts';
-import { head, openDatabase } from '../../vfs/index.ts';
+import { deleteDatabase as deleteFromStore, head, listDatabases as listInStore, openDatabase, type DatabaseInfo } from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError } from './errors.ts';
 import { DEFAULT_STORE, acquireStore, releaseStore } from './store.ts';
@@ -39,6 +39,41 @@ export async function open(name: string, options: OpenOptions = {}): Promise<Dat
   } catch (error) {
     if (shared !== undefined) await releaseStore(shared.key);
     throw error;
+  }
+}
+
+export interface StoreOptions {
+  /** A store URL (default './mvdb-data') or an open Kv. */
+  store?: string | Kv;
+}
+
+export interface DatabaseSummary extends DatabaseInfo {
+  /** The newest version (the creation version before the first commit). */
+  head: string;
+}
+
+/** The databases of a store, by name. */
+export function listDatabases(options: StoreOptions = {}): Promise<DatabaseSummary[]> {
+  return withStore(options, async (kv) => {
+    const infos = await listInStore(kv);
+    return Promise.all(infos.map(async (info) => ({ ...info, head: await head(await openDatabase(kv, info.name, { create: false })) })));
+  });
+}
+
+/** Deletes a database and its whole history. Close its open Databases first (they would see it empty). */
+export function deleteDatabase(name: string, options: StoreOptions = {}): Promise<void> {
+  return withStore(options, (kv) => deleteFromStore(kv, name));
+}
+
+async function withStore<T>(options: StoreOptions, body: (kv: Kv) => Promise<T>): Promise<T> {
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options must be an object');
+  const store = options.store ?? DEFAULT_STORE;
+  if (typeof store !== 'string') return body(store);
+  const shared = await acquireStore(store);
+  try {
+    return await body(shared.kv);
+  } finally {
+    await releaseStore(shared.key);
   }
 }
 

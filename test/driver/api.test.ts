@@ -6,6 +6,8 @@ import {
   DatabaseNotFoundError,
   InvalidNameError,
   SqliteError,
+  deleteDatabase,
+  listDatabases,
   open,
 } from '../../src/index.ts';
 import { uniqueName } from './helpers.ts';
@@ -224,5 +226,24 @@ describe('transactions', () => {
     release();
     await tx;
     expect(await outside).toEqual({ n: 1 }); // ran after the commit, not inside the transaction
+  });
+});
+
+describe('databases of a store', () => {
+  it('listDatabases shows each with its head; deleteDatabase removes one and its history', async () => {
+    const store = `memory:${uniqueName('store')}`;
+    const a = await open('alpha', { store });
+    const b = await open('beta', { store, pageSize: 8192 });
+    await a.exec(`CREATE TABLE t(x)`);
+    await b.close();
+    const listed = await listDatabases({ store });
+    expect(listed.map((d) => [d.name, d.pageSize, d.head])).toEqual([
+      ['alpha', 4096, a.version],
+      ['beta', 8192, b.version],
+    ]);
+    await a.close();
+    await deleteDatabase('beta', { store });
+    expect((await listDatabases({ store })).map((d) => d.name)).toEqual(['alpha']);
+    await expect(open('beta', { store, create: false })).rejects.toBeInstanceOf(DatabaseNotFoundError);
   });
 });
