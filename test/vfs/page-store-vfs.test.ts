@@ -121,6 +121,23 @@ describe('the journal path (a transaction larger than SQLite cache)', () => {
   });
 });
 
+describe('every rollback journal mode', () => {
+  const modes = ['DELETE', 'TRUNCATE', 'PERSIST', 'MEMORY', 'OFF'].flatMap((mode) =>
+    ['FULL', 'OFF'].flatMap((sync) => [2000, 5].map((cache) => [mode, sync, cache] as const)),
+  );
+  it.each(modes)('journal_mode=%s synchronous=%s cache_size=%i: commits, and a rollback leaves no trace', async (mode, sync, cache) => {
+    const a = await conn();
+    await a.all(`PRAGMA journal_mode=${mode}; PRAGMA synchronous=${sync}; PRAGMA cache_size=${cache}`);
+    await a.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)`);
+    await a.all(`BEGIN; ${FILL}; COMMIT`);
+    await a.all(`BEGIN; UPDATE t SET v = 'x'; DELETE FROM t WHERE id % 2 = 0; ROLLBACK`);
+    const expected = [[2000, 0]];
+    expect(await a.all(`SELECT count(*), count(*) FILTER (WHERE v = 'x') FROM t`)).toEqual(expected);
+    expect(await (await conn()).all(`SELECT count(*), count(*) FILTER (WHERE v = 'x') FROM t`)).toEqual(expected);
+    expect(await a.all(`PRAGMA integrity_check`)).toEqual([['ok']]);
+  });
+});
+
 describe('optimistic writers', () => {
   it('two connections writing rows in different pages both commit', async () => {
     const a = await conn();
