@@ -3,7 +3,6 @@
  * (better-sqlite3, libSQL), plus versions and time travel.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Kv } from '../kv/types.ts';
 import {
   ConflictError,
   Serializer,
@@ -200,11 +199,6 @@ export class Database extends Queryable implements PoolMember {
 
   protected get bigintDefault(): boolean {
     return this.#settings.bigint;
-  }
-
-  /** The kv store this database lives in. */
-  get kv(): Kv {
-    return this.#ref.kv;
   }
 
   get pageSize(): number {

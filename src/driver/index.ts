@@ -95,7 +95,9 @@ function validate(options: OpenOptions): DatabaseSettings {
   if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
     throw new ArgumentError(`retries must be a whole number >= 0, got ${String(retries)}`);
   }
-  if (clientTag !== undefined && typeof clientTag !== 'string') throw new ArgumentError('clientTag must be a string');
+  if (clientTag !== undefined && (typeof clientTag !== 'string' || Buffer.byteLength(clientTag) > 255)) {
+    throw new ArgumentError('clientTag must be a string of at most 255 UTF-8 bytes');
+  }
   return { bigint: bigint ?? false, cachePages, retries: retries ?? 10, clientTag };
 }
 
