@@ -4,7 +4,7 @@
  * including maybe-committed ones (1021), so every body checks whether an earlier attempt already landed.
  */
 
-import type { Kv, KvTransaction, TransactionOptions } from '../kv/types.ts';
+import type { Kv, KvTransaction } from '../kv/types.ts';
 
 export interface Written<T> {
   value: T;
@@ -15,16 +15,15 @@ export interface Written<T> {
 export async function writeTransaction<T>(
   kv: Kv,
   body: (tx: KvTransaction) => Promise<T>,
-  options?: TransactionOptions,
 ): Promise<Written<T>> {
-  const tx = kv.createTransaction(options);
+  const tx = kv.createTransaction();
   for (;;) {
     try {
       const value = await body(tx);
       const result = await tx.commit();
       return result.versionstamp ? { value, versionstamp: result.versionstamp } : { value };
     } catch (err) {
-      await tx.onError(err); // rethrows what is not retryable
+      await retryOrRelease(tx, err);
     }
   }
 }
@@ -33,21 +32,25 @@ export async function writeTransaction<T>(
 export async function readTransaction<T>(
   kv: Kv,
   body: (tx: KvTransaction) => Promise<T>,
-  options?: TransactionOptions,
 ): Promise<T> {
-  const tx = kv.createTransaction(options);
+  const tx = kv.createTransaction();
   for (;;) {
     try {
       const value = await body(tx);
       tx.cancel();
       return value;
     } catch (err) {
-      try {
-        await tx.onError(err);
-      } catch (final) {
-        tx.cancel();
-        throw final;
-      }
+      await retryOrRelease(tx, err);
     }
+  }
+}
+
+/** Resets `tx` for another attempt, or releases it (its pinned snapshot too) and rethrows. */
+async function retryOrRelease(tx: KvTransaction, err: unknown): Promise<void> {
+  try {
+    await tx.onError(err);
+  } catch (final) {
+    tx.cancel();
+    throw final;
   }
 }
