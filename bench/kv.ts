@@ -7,7 +7,7 @@
  * bench/results/kv.json (bench/results/quick/kv.json with --quick).
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -261,6 +261,26 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * The disk's own pace: 4 KiB writes each followed by fdatasync, per second. A durable commit needs
+ * at least one, so this bounds durable commits/s (other processes' I/O lowers it).
+ */
+function fdatasyncRate(): number {
+  const file = join(scratch, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const block = new Uint8Array(4096).fill(1);
+  const count = quick ? 50 : 300;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    writeSync(fd, block, 0, block.length, (i % 16) * 4096);
+    fdatasyncSync(fd);
+  }
+  const rate = (count * 1000) / (performance.now() - start);
+  closeSync(fd);
+  rmSync(file);
+  return Math.round(rate);
+}
+
 interface Result {
   backend: string;
   metric: string;
@@ -275,6 +295,8 @@ async function main(): Promise<void> {
   const backends = chooseBackends();
   console.log(`bench:kv  ${machine.date}  node ${machine.node}  ${machine.platform}`);
   console.log(`cpu: ${machine.cpu} x ${machine.cores} cores  load average: ${machine.loadAverageAtStart.join(' ')}  commit ${machine.gitCommit}`);
+  const diskAtStart = fdatasyncRate();
+  console.log(`disk: ${diskAtStart.toLocaleString('en-US')} write+fdatasync/s at start (a durable commit needs at least one)`);
   console.log(`median of ${runs} run(s)${quick ? ' (quick: small sizes)' : ''}; durable = commit() resolved after fsync (memory is not durable)\n`);
 
   const results: Result[] = [];
@@ -296,8 +318,6 @@ async function main(): Promise<void> {
       await opened.dispose();
     }
   }
-  rmSync(scratch, { recursive: true, force: true });
-
   const names = backends.map((b) => b.name);
   const width = Math.max(...MEASUREMENTS.map((m) => m.metric.length));
   const cell = (x: string) => x.padStart(14);
@@ -308,11 +328,13 @@ async function main(): Promise<void> {
     console.log(`${m.metric.padEnd(width)}${shown.join('')}`);
   }
   const loadAtEnd = loadAverage();
-  console.log(`\nload average at end: ${loadAtEnd.join(' ')}`);
+  const diskAtEnd = fdatasyncRate();
+  console.log(`\nload average at end: ${loadAtEnd.join(' ')}; disk: ${diskAtEnd.toLocaleString('en-US')} write+fdatasync/s`);
 
+  rmSync(scratch, { recursive: true, force: true });
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'quick' : '', 'kv.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ machine: { ...machine, loadAverageAtEnd: loadAtEnd }, runs, quick, sizes, results }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ machine: { ...machine, loadAverageAtEnd: loadAtEnd }, disk: { fdatasyncPerSecondAtStart: diskAtStart, fdatasyncPerSecondAtEnd: diskAtEnd }, runs, quick, sizes, results }, null, 2)}\n`);
   console.log(`wrote ${out}`);
 }
 
