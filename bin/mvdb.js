@@ -9,5 +9,13 @@ import { register } from 'tsx/esm/api';
 const tsconfig = fileURLToPath(new URL('../tsconfig.json', import.meta.url));
 register({ tsconfig: existsSync(tsconfig) ? tsconfig : false });
 
-const { runCli } = await import('../src/cli/main.ts');
-await runCli();
+let cli;
+try {
+  cli = await import('../src/cli/main.ts');
+} catch (err) {
+  // A broken install: still one line (the stack with MVDB_DEBUG=1).
+  process.stderr.write(`mvdb: cannot load the CLI: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+  if (process.env.MVDB_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
+await cli.runCli();

@@ -15,7 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { open, type Database } from '../src/index.ts';
+import { open, type Database, type Transaction } from '../src/index.ts';
 
 const STORE = process.env.MVDB_STORE || './mvdb-data';
 const DB_NAME = 'agent-demo';
@@ -77,14 +77,14 @@ const say = (text = '') => console.log(text);
 const commitLine = (version: string, what: string) => say(`   ${version}  ${what}`);
 
 /** An agent step: a short pause (the agent thinking), then one transaction; returns the new version. */
-async function step(db: Database, body: (tx: Database) => Promise<void>): Promise<string> {
+async function step(db: Database, body: (tx: Transaction) => Promise<void>): Promise<string> {
   await sleep(15);
   await db.transaction(body);
   return db.version;
 }
 
 async function main(): Promise<void> {
-  const db = await open(DB_NAME, { store: STORE });
+  const db = await open(DB_NAME, { store: STORE, clientTag: 'agent-audit' });
   try {
     await db.exec(SCHEMA);
     const earlier = (await db.get('SELECT count(*) AS n FROM sessions')) as { n: number };

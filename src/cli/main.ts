@@ -36,6 +36,8 @@ export async function runCli(): Promise<never> {
     stderr: process.stderr,
     env: process.env,
   });
-  // Exit explicitly: an open store or stdin must not keep the process alive after the command is done.
+  // Exit explicitly (an open store or stdin must not keep the process alive), once the output is flushed:
+  // writes to a pipe are asynchronous, and exit() would cut them off.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));
   process.exit(code);
 }

@@ -7,13 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { BIN, lines, mvdb, run, tempDir } from './run-mvdb.ts';
+import { runMain } from './run-main.ts';
 
 const { dir, cleanup } = tempDir('errors');
 const store = join(dir, 'store');
 afterAll(cleanup);
 
 beforeAll(async () => {
-  const r = await mvdb(store, ['sql', 'kept', "create table t(a); insert into t values ('safe')"]);
+  const r = await runMain(['--store', store, 'sql', 'kept', "create table t(a); insert into t values ('safe')"]);
   expect(r.code).toBe(0);
 });
 
@@ -28,7 +29,7 @@ describe('run-time errors', () => {
     [['at', 'kept', 'ffffffffffffffffffff', 'select 1'], /^mvdb: .*version ffffffffffffffffffff is in the future/],
     [['at', 'kept', '2001-01-01', 'select 1'], /^mvdb: database "kept" has no version at 2001-01-01/],
   ])('mvdb %j fails with one line', async (args, message) => {
-    const r = await mvdb(args[0] === '--store' ? undefined : store, args);
+    const r = await runMain(args[0] === '--store' ? args : ['--store', store, ...args]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr)).toHaveLength(1);
@@ -37,16 +38,19 @@ describe('run-time errors', () => {
   });
 
   it('runs the statements before a failing one and none after it, as sqlite3 does', async () => {
-    const r = await mvdb(store, ['sql', 'partial', 'create table u(a); insert into u values (1); select * from nowhere; insert into u values (2)']);
+    const r = await runMain(['--store', store, 'sql', 'partial', 'create table u(a); insert into u values (1); select * from nowhere; insert into u values (2)']);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual(['mvdb: no such table: nowhere (statement 3 of 4: select * from nowhere)']);
-    expect(JSON.parse((await mvdb(store, ['sql', 'partial', '--json', 'select a from u'])).stdout)).toEqual([{ a: 1 }]);
+    expect(JSON.parse((await runMain(['--store', store, 'sql', 'partial', '--json', 'select a from u'])).stdout)).toEqual([{ a: 1 }]);
   });
 
-  it('shows the stack with MVDB_DEBUG=1', async () => {
-    const r = await run(process.execPath, [BIN, '--store', store, 'log', 'ghost'], { env: { MVDB_DEBUG: '1' } });
-    expect(r.code).toBe(1);
-    expect(lines(r.stderr)[0]).toMatch(/^mvdb: database "ghost" does not exist/);
-    expect(r.stderr).toMatch(/\n\s+at /);
+  it('fails the same way from the real command, with the stack only when MVDB_DEBUG=1', async () => {
+    const plain = await mvdb(store, ['log', 'ghost']);
+    expect(plain.code).toBe(1);
+    expect(lines(plain.stderr)).toEqual([expect.stringMatching(/^mvdb: database "ghost" does not exist/)]);
+    const debug = await run(process.execPath, [BIN, '--store', store, 'log', 'ghost'], { env: { MVDB_DEBUG: '1' } });
+    expect(debug.code).toBe(1);
+    expect(lines(debug.stderr)[0]).toBe(lines(plain.stderr)[0]);
+    expect(debug.stderr).toMatch(/\n\s+at /);
   });
 });

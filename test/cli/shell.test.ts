@@ -41,9 +41,9 @@ describe('mvdb shell (piped)', () => {
         'rex',
         'tom',
         'kit',
-        ' n',
-        '--',
-        ' 3',
+        'n',
+        '-',
+        '3',
         '',
       ].join('\n'),
     );
@@ -63,7 +63,7 @@ describe('mvdb shell (piped)', () => {
     expect(out.slice(1, 4)).toEqual(['name', '----', 'rex']);
     expect(out[4]).toBe(`reading at ${afterRex} (read-only); .at head returns to the head`);
     expect(out[5]).toBe(`reading at the head (${log[0]!.version})`);
-    expect(out.slice(6)).toEqual([' n', '--', ' 3']); // and nothing after .quit
+    expect(out.slice(6)).toEqual(['n', '-', '3']); // and nothing after .quit
   });
 
   it('shows the log and switches to JSON output', async () => {
@@ -85,7 +85,7 @@ describe('mvdb shell (piped)', () => {
     expect(errors[1]).toMatch(/^Error \(line 2\): unknown command "\.frobnicate"; accepted: \.tables, \.schema, \.log, \.at/);
     expect(errors[2]).toMatch(/^Error \(line 3\): "yesterday-ish" is not a version or time/);
     expect(errors[3]).toBe('mvdb: 3 errors (see above)');
-    expect(lines(r.stdout)).toEqual([' n', '--', ' 4']);
+    expect(lines(r.stdout)).toEqual(['n', '-', '4']);
   });
 
   it('stops at the first error with --bail', async () => {

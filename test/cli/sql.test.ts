@@ -38,7 +38,7 @@ beforeAll(async () => {
 describe('mvdb sql', () => {
   it('prints a query as an aligned table', async () => {
     expect(await ok(['sql', 'notes', 'select id, body, score from note order by id'])).toBe(
-      [' id  body         score', '---  -----------  -----', '  1  first          1.5', '  2  second note   NULL', ''].join('\n'),
+      ['id  body         score', '--  -----------  -----', ' 1  first          1.5', ' 2  second note   NULL', ''].join('\n'),
     );
   });
 

@@ -8,6 +8,7 @@ import Sqlite from 'better-sqlite3';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lines, mvdb, tempDir } from './run-mvdb.ts';
+import { runMain } from './run-main.ts';
 
 const { dir, cleanup } = tempDir('transfer');
 const store = join(dir, 'store');
@@ -37,11 +38,20 @@ function sqliteRows(file: string, sql: string): unknown[] {
   }
 }
 
-async function mvdbRows(db: string, sql: string, at?: string): Promise<unknown[]> {
-  const r = await mvdb(store, at === undefined ? ['sql', db, sql, '--json'] : ['at', db, at, sql, '--json']);
+/** The rows of each query, from one `mvdb sql --json` run (one JSON line per query). */
+async function mvdbResults(db: string, queries: string[]): Promise<unknown[][]> {
+  const r = await mvdb(store, ['sql', db, queries.join(';\n'), '--json']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as unknown[];
+  return lines(r.stdout).map((line) => JSON.parse(line) as unknown[]);
+}
+
+async function mvdbRows(db: string, sql: string): Promise<unknown[]> {
+  return (await mvdbResults(db, [sql]))[0]!;
+}
+
+function sqliteResults(file: string, queries: string[]): unknown[][] {
+  return queries.map((sql) => sqliteRows(file, sql));
 }
 
 async function head(db: string): Promise<string> {
@@ -79,24 +89,24 @@ beforeAll(async () => {
 
 describe('mvdb import', () => {
   it('gives a database whose every query answers as the file does', async () => {
-    for (const sql of QUERIES) expect(await mvdbRows('shop', sql)).toEqual(sqliteRows(source, sql));
-    expect(await mvdbRows('shop', 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+    const queries = [...QUERIES, 'PRAGMA integrity_check'];
+    expect(await mvdbResults('shop', queries)).toEqual([...sqliteResults(source, QUERIES), [{ integrity_check: 'ok' }]]);
   });
 
   it('gives a database that takes writes, with triggers working', async () => {
-    await mvdbRows('shop', 'DELETE FROM item WHERE id = 1');
+    expect((await mvdb(store, ['sql', 'shop', 'DELETE FROM item WHERE id = 1'])).code).toBe(0);
     expect(await mvdbRows('shop', 'SELECT action FROM audit WHERE item_id = 1')).toEqual([{ action: 'deleted' }]);
   });
 
   it('refuses an existing name, a non-SQLite file and a file with an unmerged WAL, changing nothing', async () => {
     const before = await head('shop');
-    const exists = await mvdb(store, ['import', 'shop', source]);
+    const exists = await runMain(['--store', store, 'import', 'shop', source]);
     expect(exists.code).toBe(1);
     expect(lines(exists.stderr)).toEqual([expect.stringMatching(/^mvdb: .*"shop" already exists/)]);
 
     const text = join(dir, 'notes.txt');
     writeFileSync(text, 'hello, not a database\n'.repeat(500));
-    const notDb = await mvdb(store, ['import', 'notes', text]);
+    const notDb = await runMain(['--store', store, 'import', 'notes', text]);
     expect(notDb.code).toBe(1);
     expect(lines(notDb.stderr)).toEqual([`mvdb: ${text} is not an SQLite database: it does not start with the "SQLite format 3" header`]);
 
@@ -104,12 +114,12 @@ describe('mvdb import', () => {
     const w = new Sqlite(wal);
     w.pragma('journal_mode = WAL');
     w.exec('CREATE TABLE t(a); INSERT INTO t VALUES (1)');
-    const walResult = await mvdb(store, ['import', 'walled', wal]); // while the WAL is still open and unmerged
+    const walResult = await runMain(['--store', store, 'import', 'walled', wal]); // while the WAL is still open and unmerged
     w.close();
     expect(walResult.code).toBe(1);
     expect(lines(walResult.stderr)).toEqual([expect.stringMatching(/^mvdb: .*wal\.sqlite-wal next to it.*wal_checkpoint/)]);
 
-    const missing = await mvdb(store, ['import', 'ghost', join(dir, 'nope.sqlite')]);
+    const missing = await runMain(['--store', store, 'import', 'ghost', join(dir, 'nope.sqlite')]);
     expect(lines(missing.stderr)).toEqual([`mvdb: ${join(dir, 'nope.sqlite')} does not exist`]);
 
     const listed = JSON.parse((await mvdb(store, ['ls', '--json'])).stdout) as { name: string }[];
@@ -125,8 +135,9 @@ describe('mvdb import', () => {
     w.close(); // closing checkpoints and removes the -wal file
     const r = await mvdb(store, ['import', 'walmode', wal]);
     expect(r.stderr).toBe('');
-    expect(await mvdbRows('walmode', 'SELECT a FROM t')).toEqual([{ a: 'in wal mode' }]);
-    expect(await mvdbRows('walmode', 'PRAGMA journal_mode')).not.toEqual([{ journal_mode: 'wal' }]);
+    const [rows, [mode]] = await mvdbResults('walmode', ['SELECT a FROM t', 'PRAGMA journal_mode']);
+    expect(rows).toEqual([{ a: 'in wal mode' }]);
+    expect(mode).not.toEqual({ journal_mode: 'wal' });
   });
 
   it('refuses pages smaller than mvdb supports, saying how to convert', async () => {
@@ -135,7 +146,7 @@ describe('mvdb import', () => {
     s.pragma('page_size = 1024');
     s.exec('CREATE TABLE t(a)');
     s.close();
-    const r = await mvdb(store, ['import', 'small', small]);
+    const r = await runMain(['--store', store, 'import', 'small', small]);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/uses 1024-byte pages; mvdb needs at least 4096: .*PRAGMA page_size=4096; VACUUM/)]);
   });
@@ -147,7 +158,7 @@ describe('mvdb export', () => {
     const r = await mvdb(store, ['export', 'shop', out]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(new RegExp(`^exported shop at ${await head('shop')} to .*head\\.sqlite: \\d+ pages`));
-    for (const sql of QUERIES) expect(sqliteRows(out, sql)).toEqual(await mvdbRows('shop', sql));
+    expect(sqliteResults(out, QUERIES)).toEqual(await mvdbResults('shop', QUERIES));
     expect(sqliteRows(out, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
     // Row 1 was deleted after the import: the head export has it gone.
     expect(sqliteRows(out, 'SELECT count(*) AS n FROM item WHERE id = 1')).toEqual([{ n: 0 }]);
@@ -158,7 +169,7 @@ describe('mvdb export', () => {
     const r = await mvdb(store, ['export', 'shop', out, '--at', importedAt, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ database: 'shop', version: importedAt });
-    for (const sql of QUERIES) expect(sqliteRows(out, sql)).toEqual(sqliteRows(source, sql));
+    expect(sqliteResults(out, QUERIES)).toEqual(sqliteResults(source, QUERIES));
     // A round trip gives the very same bytes as the imported file, except page 1's counters.
     const a = readFileSync(out);
     const b = readFileSync(source);
@@ -169,7 +180,7 @@ describe('mvdb export', () => {
   it('refuses to overwrite a file unless --force, and leaves no partial file on failure', async () => {
     const out = join(dir, 'taken.sqlite');
     writeFileSync(out, 'precious');
-    const r = await mvdb(store, ['export', 'shop', out]);
+    const r = await runMain(['--store', store, 'export', 'shop', out]);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([`mvdb: ${out} already exists; choose another name or add --force to replace it`]);
     expect(readFileSync(out, 'utf8')).toBe('precious');
@@ -177,7 +188,7 @@ describe('mvdb export', () => {
     expect(sqliteRows(out, 'SELECT count(*) AS n FROM item')).toEqual(await mvdbRows('shop', 'SELECT count(*) AS n FROM item'));
 
     const none = join(dir, 'none.sqlite');
-    const missing = await mvdb(store, ['export', 'ghost', none]);
+    const missing = await runMain(['--store', store, 'export', 'ghost', none]);
     expect(missing.code).toBe(1);
     expect(lines(missing.stderr)).toEqual([expect.stringMatching(/^mvdb: database "ghost" does not exist/)]);
     expect(existsSync(none)).toBe(false);

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { lines, mvdb, tempDir } from './run-mvdb.ts';
+import { runMain } from './run-main.ts';
 
 const { dir, cleanup } = tempDir('usage');
 const store = join(dir, 'store');
@@ -26,7 +27,7 @@ describe('usage errors', () => {
     [['export', 'db', 'out.sqlite', '--at', 'soon'], /"soon" is not a version or time/],
     [['--frob'], /^mvdb: unknown option '--frob'/],
   ])('mvdb %j', async (args, message) => {
-    const r = await mvdb(store, args);
+    const r = await runMain(['--store', store, ...args]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr)).toHaveLength(1);
@@ -35,8 +36,15 @@ describe('usage errors', () => {
     expect(existsSync(store)).toBe(false);
   });
 
+  it('exits with code 2 and one line from the real command too', async () => {
+    const r = await mvdb(store, ['at', 'db', 'whenever', 'select 1']);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^mvdb: "whenever" is not a version or time; accepted:/)]);
+    expect(existsSync(store)).toBe(false);
+  });
+
   it('prints help on stdout with exit code 0, listing every command', async () => {
-    const r = await mvdb(undefined, ['--help']);
+    const r = await runMain(['--help']);
     expect(r.code).toBe(0);
     for (const command of ['sql', 'shell', 'log', 'at', 'ls', 'import', 'export']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     expect(r.stdout).toMatch(/--store <url>/);

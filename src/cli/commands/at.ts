@@ -19,11 +19,12 @@ export function register(program: Command, ctx: CliContext): void {
       await ctx.withDatabase(globals, name, { create: false }, async (db) => {
         const snapshot = await db.at(point);
         try {
+          await runScript(ctx, snapshot, text, globals.json);
+          // Which version answered, after the results (so a failure stays a single line).
           if (!globals.json) {
             const asked = point.kind === 'time' ? ` (the newest version at or before ${formatTime(point.time)})` : '';
             ctx.note(`at ${snapshot.snapshot}${asked}`);
           }
-          await runScript(ctx, snapshot, text, globals.json);
         } finally {
           await snapshot.close();
         }
