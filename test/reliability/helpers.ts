@@ -1,0 +1,122 @@
+/** Shared setup for the reliability suite: temp stores, seeded randomness, child processes, kv dumps. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { toHex } from '../../src/kv/bytes.ts';
+import type { Bytes, Kv } from '../../src/kv/types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+
+/** More kills, writers and rounds: MVDB_LONG=1 npx vitest run test/reliability */
+export const LONG = process.env.MVDB_LONG === '1';
+
+/** One seed per test process, printed in failure messages; MVDB_SEED=<n> replays a run. */
+export const SEED = process.env.MVDB_SEED !== undefined ? Number(process.env.MVDB_SEED) : Math.floor(Math.random() * 2 ** 31);
+
+let counter = 0;
+/** A database name no other test in this process uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${++counter}`;
+}
+
+/** A fresh LMDB store (`url`) in a temp directory; remove() deletes it. */
+export function tempStore(): { dir: string; url: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'mvdb-reliability-'));
+  return { dir, url: `lmdb:${join(dir, 'store')}`, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A small seeded PRNG (mulberry32) in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [min, max]. */
+export function between(random: () => number, min: number, max: number): number {
+  return min + Math.floor(random() * (max - min + 1));
+}
+
+/** The error a promise rejects with, or undefined if it resolves (so a test can assert on both). */
+export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+export const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+/** A child process running a fixture of this folder under tsx, read line by line. */
+export interface Child {
+  process: ChildProcess;
+  /** The next stdout line, or undefined once the output has ended. */
+  nextLine(): Promise<string | undefined>;
+  /** Resolves once the process has exited (with its code, or null when killed). */
+  exited(): Promise<number | null>;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Kills every fixture child still running (call in afterEach, so a failing test leaves none behind). */
+export function killChildren(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+}
+
+export function startFixture(fixture: string, args: string[]): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', fixture), ...args], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    process: child,
+    nextLine: async () => {
+      const { value, done } = await lines.next();
+      return done ? undefined : (value as string);
+    },
+    exited: () => exit,
+  };
+}
+
+/** Runs a fixture to the end; its stdout, or an error with its exit code. */
+export async function runFixture(fixture: string, args: string[]): Promise<string[]> {
+  const child = startFixture(fixture, args);
+  const out: string[] = [];
+  for (let line = await child.nextLine(); line !== undefined; line = await child.nextLine()) out.push(line);
+  const code = await child.exited();
+  if (code !== 0) throw new Error(`fixture ${fixture} ${args.join(' ')} exited with ${code}; output:\n${out.join('\n')}`);
+  return out;
+}
+
+/** Every key and value in [begin, end) as hex, in key order: two dumps are equal iff the range is byte-identical. */
+export async function dumpRange(kv: Kv, begin: Bytes, end: Bytes): Promise<string[]> {
+  const out: string[] = [];
+  for (let from = begin; ; ) {
+    const tx = kv.createTransaction();
+    const rows = await tx.snapshot().getRange(from, end, { limit: 1000 });
+    tx.cancel();
+    for (const [key, value] of rows) out.push(`${toHex(key)}=${toHex(value)}`);
+    if (rows.length < 1000) return out;
+    const last = rows[rows.length - 1]![0];
+    from = new Uint8Array([...last, 0]);
+  }
+}
+
+/** Every user key of the store (below 0xff, where FoundationDB keeps its system keys). */
+export function dumpAll(kv: Kv): Promise<string[]> {
+  return dumpRange(kv, new Uint8Array(0), Uint8Array.of(0xff));
+}
