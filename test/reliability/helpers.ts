@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/kv/bytes.ts';
+import { ErrorCode, KvError } from '../../src/kv/errors.ts';
+import { runWithRetries } from '../../src/kv/retry.ts';
 import type { Bytes, Kv } from '../../src/kv/types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -119,4 +121,63 @@ export async function dumpRange(kv: Kv, begin: Bytes, end: Bytes): Promise<strin
 /** Every user key of the store (below 0xff, where FoundationDB keeps its system keys). */
 export function dumpAll(kv: Kv): Promise<string[]> {
   return dumpRange(kv, new Uint8Array(0), Uint8Array.of(0xff));
+}
+
+/**
+ * What a scripted commit does: fail with a code without committing, or commit and then report 1021
+ * (commit_unknown_result) or 1031 (a timeout that struck while the commit was in flight: on
+ * FoundationDB a transaction cancelled during its commit may still have committed).
+ */
+export type ScriptedFault = 1020 | 1021 | 1007 | 1031 | 'committed-1021' | 'committed-1031';
+
+const WRITES = new Set(['set', 'clear', 'clearRange', 'setVersionstampedKey', 'setVersionstampedValue', 'addWriteConflictRange']);
+
+/**
+ * A Kv whose write commits fail exactly as scripted: each write commit takes the next entry of
+ * `script` (undefined: commit normally), so a test can stage one precise sequence of faults.
+ */
+export function scriptedFaults(kv: Kv, script: (ScriptedFault | undefined)[]): Kv {
+  const createTransaction: Kv['createTransaction'] = (options) => {
+    const tx = kv.createTransaction(options);
+    let writes = false;
+    return new Proxy(tx, {
+      get(target, property, receiver) {
+        if (property === 'commit') {
+          return async () => {
+            const fault = writes ? script.shift() : undefined;
+            if (fault === undefined) return target.commit();
+            if (fault === 'committed-1021' || fault === 'committed-1031') {
+              await target.commit();
+              const code = fault === 'committed-1021' ? ErrorCode.commitUnknownResult : ErrorCode.transactionTimedOut;
+              throw new KvError(code, `scripted fault after the commit landed`);
+            }
+            throw new KvError(fault, `scripted fault`);
+          };
+        }
+        if (property === 'onError') {
+          return async (error: unknown) => {
+            await target.onError(error);
+            writes = false;
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        if (typeof property === 'string' && WRITES.has(property)) {
+          return (...args: unknown[]) => {
+            writes = true;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+  };
+  return {
+    get url() {
+      return kv.url;
+    },
+    createTransaction,
+    run: (body, options) => runWithRetries(createTransaction(options), body),
+    close: () => kv.close(),
+  };
 }
