@@ -1,15 +1,24 @@
 /** Databases: names -> namespaces. Create, open, list, delete, and the per-namespace state every call checks. */
 
 import { randomBytes } from 'node:crypto';
-import { bytesEqual, keyAfter } from '../kv/bytes.ts';
-import type { Bytes, Kv, KvReader } from '../kv/types.ts';
+import { bytesEqual, concatBytes, fromHex, keyAfter, utf8 } from '../kv/bytes.ts';
+import type { Bytes, Kv, KvReader, KvTransaction } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
-import { DatabaseExistsError, DatabaseNotFoundError, InvalidOptionError } from './errors.ts';
+import {
+  DatabaseExistsError,
+  DatabaseHasForksError,
+  DatabaseNotFoundError,
+  FutureVersionError,
+  InvalidOptionError,
+  VersionTooOldError,
+} from './errors.ts';
 import {
   DEFAULT_ROOT,
   METADATA_SUFFIX,
   WATERMARK_SUFFIX,
   databasesPrefix,
+  forkKey,
+  forksRange,
   lastWriteKey,
   metadataKey,
   nameKey,
@@ -41,6 +50,11 @@ export interface DatabaseRef {
   pageSize: number;
   /** Every key of this database starts with this prefix. */
   prefix: Uint8Array;
+  /**
+   * A fork's fall-through chain, nearest first: a page the fork never wrote is read from the first base
+   * that has it, as of that base's version.
+   */
+  bases?: { prefix: Uint8Array; version: Uint8Array }[];
 }
 
 export interface DatabaseInfo {
@@ -50,6 +64,8 @@ export interface DatabaseInfo {
   retentionMs: number;
   /** The version the database was created at: its head before any commit. */
   createdVersion: Version;
+  /** The database (and version) this one was forked from; null for a database that is not a fork. */
+  forkOf: { name: string; version: Version } | null;
 }
 
 export interface StoreOptions {
@@ -77,34 +93,68 @@ function rootOf(options: StoreOptions | undefined): Bytes {
 }
 
 function refOf(kv: Kv, root: Bytes, name: string, id: Bytes, metadata: DatabaseMetadata): DatabaseRef {
-  return { kv, name, id, pageSize: metadata.pageSize, prefix: namespacePrefix(root, id) };
+  const ref: DatabaseRef = { kv, name, id, pageSize: metadata.pageSize, prefix: namespacePrefix(root, id) };
+  if (metadata.forkOf === null) return ref;
+  const bases = [metadata.forkOf, ...metadata.ancestors].map((b) => ({
+    prefix: namespacePrefix(root, fromHex(b.id)),
+    version: fromHex(b.version),
+  }));
+  return { ...ref, bases };
+}
+
+/** The root prefix a database's keys live under. */
+export function rootOfRef(db: DatabaseRef): Uint8Array {
+  return db.prefix.subarray(0, db.prefix.length - db.id.length - databasesPrefix(new Uint8Array(0)).length);
 }
 
 export async function createDatabase(kv: Kv, name: string, options?: CreateOptions): Promise<DatabaseRef> {
   validateName(name);
-  const root = rootOf(options);
   const metadata: DatabaseMetadata = {
     pageSize: validatePageSize(options?.pageSize ?? DEFAULT_PAGE_SIZE),
     createdAt: Date.now(),
     retentionMs: validateRetention(options?.retentionMs ?? DEFAULT_RETENTION_MS),
     forkOf: null,
+    ancestors: [],
   };
+  return createNamespace(kv, rootOf(options), name, async () => ({ metadata }));
+}
+
+/** What a new database starts as: its metadata, and keys it needs outside its namespace (a fork's pin). */
+export interface NamespacePlan {
+  metadata: DatabaseMetadata;
+  /** Writes in the creating transaction; a versionstamped key written here gets the new namespace id. */
+  write?: (tx: KvTransaction) => void;
+}
+
+/**
+ * Creates database `name` in one kv transaction; `plan` runs inside it (so it can read, with conflicts,
+ * what the new database depends on). Its namespace id is that transaction's versionstamp.
+ */
+export async function createNamespace(
+  kv: Kv,
+  root: Bytes,
+  name: string,
+  plan: (tx: KvTransaction) => Promise<NamespacePlan>,
+): Promise<DatabaseRef> {
   // The token tells our own earlier attempt (after 1021) apart from someone else's database of that name.
   const token = new Uint8Array(randomBytes(TOKEN_BYTES));
   const key = nameKey(root, name);
-  const { value: existingId, versionstamp } = await writeTransaction(kv, async (tx) => {
+  const { value, versionstamp } = await writeTransaction(kv, async (tx) => {
     const existing = await tx.get(key);
     if (existing !== undefined) {
-      if (bytesEqual(existing.subarray(10), token)) return copyBytes(existing, 0, 10);
-      throw new DatabaseExistsError(name);
+      if (!bytesEqual(existing.subarray(10), token)) throw new DatabaseExistsError(name);
+      const id = copyBytes(existing, 0, 10);
+      const stored = await tx.get(metadataKey(namespacePrefix(root, id)));
+      return { id, metadata: decodeMetadata(stored!) };
     }
+    const { metadata, write } = await plan(tx);
     tx.setVersionstampedValue(key, new Uint8Array(0), token);
     tx.setVersionstampedKey(databasesPrefix(root), METADATA_SUFFIX, encodeMetadata(metadata));
     tx.setVersionstampedKey(databasesPrefix(root), WATERMARK_SUFFIX, versionToBytes(ZERO_VERSION));
-    return undefined;
+    write?.(tx);
+    return { id: undefined, metadata };
   });
-  const id = existingId ?? versionstamp!;
-  return refOf(kv, root, name, id, metadata);
+  return refOf(kv, root, name, value.id ?? versionstamp!, value.metadata);
 }
 
 /** Name -> id and metadata, or undefined when there is no such database. */
@@ -172,6 +222,7 @@ export async function listDatabases(kv: Kv, options?: StoreOptions): Promise<Dat
         createdAt: new Date(m.createdAt),
         retentionMs: m.retentionMs,
         createdVersion: versionFromBytes(id),
+        forkOf: forkOfInfo(m),
       });
     }
     if (batch.length < LIST_BATCH) return out;
@@ -179,6 +230,10 @@ export async function listDatabases(kv: Kv, options?: StoreOptions): Promise<Dat
   }
 }
 
+/**
+ * Deletes a database and its whole history: one range clear. Refused while forks of it exist (they read
+ * through to its pages); deleting a fork releases its pin on its source.
+ */
 export async function deleteDatabase(kv: Kv, name: string, options?: StoreOptions): Promise<void> {
   validateName(name);
   const root = rootOf(options);
@@ -192,10 +247,29 @@ export async function deleteDatabase(kv: Kv, name: string, options?: StoreOption
       throw new DatabaseNotFoundError(name);
     }
     seen = true;
-    const range = namespaceRange(namespacePrefix(root, value.subarray(0, 10)));
+    const id = copyBytes(value, 0, 10);
+    const ns = namespacePrefix(root, id);
+    const forks = forksRange(ns);
+    // With a conflict: a fork created meanwhile stops this delete.
+    const [metadata, children] = await Promise.all([tx.get(metadataKey(ns)), tx.getRange(forks.begin, forks.end)]);
+    if (children.length > 0) throw new DatabaseHasForksError(name, children.map(([, v]) => forkNameOf(v)));
+    const forkOf = metadata === undefined ? null : decodeMetadata(metadata).forkOf;
+    if (forkOf !== null) tx.clear(forkKey(namespacePrefix(root, fromHex(forkOf.id)), id));
+    const range = namespaceRange(ns);
     tx.clear(key);
     tx.clearRange(range.begin, range.end);
   });
+}
+
+/** A fork entry's value: base version(10) ‖ fork name. */
+export function encodeForkEntry(base: Version, name: string): Uint8Array {
+  return concatBytes(versionToBytes(base), utf8(name));
+}
+export const forkBaseOf = (value: Bytes): Version => versionFromBytes(value.subarray(0, 10));
+export const forkNameOf = (value: Bytes): string => Buffer.from(value.subarray(10)).toString('utf8');
+
+function forkOfInfo(m: DatabaseMetadata): DatabaseInfo['forkOf'] {
+  return m.forkOf === null ? null : { name: m.forkOf.name, version: m.forkOf.version };
 }
 
 /** Metadata and info of an open database. */
@@ -211,6 +285,7 @@ export async function databaseInfo(db: DatabaseRef): Promise<DatabaseInfo & { tr
       createdAt: new Date(m.createdAt),
       retentionMs: m.retentionMs,
       createdVersion: versionFromBytes(db.id),
+      forkOf: forkOfInfo(m),
       truncatedBefore: versionFromBytes(watermark),
     };
   });
@@ -225,6 +300,19 @@ export async function readWatermark(reader: KvReader, db: DatabaseRef): Promise<
   const value = await reader.get(watermarkKey(db.prefix));
   if (value === undefined) throw new DatabaseNotFoundError(db.name);
   return versionFromBytes(value);
+}
+
+/**
+ * The checks for pinning a version (a tag, a fork base): readable now (not below the watermark, not in the
+ * future) and part of this database's history.
+ */
+export function checkPinnable(db: DatabaseRef, version: Version, watermark: Version, latest: Version): void {
+  if (version > latest) throw new FutureVersionError(version, latest);
+  if (version < watermark) throw new VersionTooOldError(version, watermark);
+  const created = versionFromBytes(db.id);
+  if (version < created) {
+    throw new InvalidOptionError('version', `${version} is before database ${JSON.stringify(db.name)} was created (at ${created})`);
+  }
 }
 
 /** The last write version's value: idempotency key(16) ‖ version(10). */

@@ -38,7 +38,8 @@ export class VersionTooOldError extends MvdbError {
   ) {
     super(
       'VERSION_TOO_OLD',
-      `version ${version} is no longer readable: history before ${truncatedBefore} was garbage-collected`,
+      `version ${version} is no longer readable: history before ${truncatedBefore} was garbage-collected; ` +
+        `the oldest readable version is ${truncatedBefore}`,
     );
   }
 }
@@ -151,6 +152,47 @@ export class CommitInterruptedError extends MvdbError {
     super(
       'COMMIT_INTERRUPTED',
       `commit interrupted: its upload token was revoked by garbage collection ${attempts} time(s); nothing was committed`,
+    );
+  }
+}
+
+/** Deleting a database that forks still read through to. */
+export class DatabaseHasForksError extends MvdbError {
+  constructor(
+    readonly database: string,
+    readonly forks: string[],
+  ) {
+    super(
+      'DATABASE_HAS_FORKS',
+      `database ${JSON.stringify(database)} cannot be deleted: ${forks.length === 1 ? 'fork' : 'forks'} ` +
+        `${forks.map((f) => JSON.stringify(f)).join(', ')} still read through to it; delete the ${forks.length === 1 ? 'fork' : 'forks'} first`,
+    );
+  }
+}
+
+export class TagNotFoundError extends MvdbError {
+  constructor(
+    readonly database: string,
+    readonly tag: string,
+  ) {
+    super(
+      'TAG_NOT_FOUND',
+      `database ${JSON.stringify(database)} has no tag ${JSON.stringify(tag)}; ` +
+        `list its tags with db.tags() or \`mvdb tag ${database}\``,
+    );
+  }
+}
+
+export class TagExistsError extends MvdbError {
+  constructor(
+    readonly database: string,
+    readonly tag: string,
+    readonly version: Version,
+  ) {
+    super(
+      'TAG_EXISTS',
+      `database ${JSON.stringify(database)} already has tag ${JSON.stringify(tag)} (at ${version}); ` +
+        `remove it first (db.untag or \`mvdb tag ${database} ${tag} --delete\`) to move it`,
     );
   }
 }

@@ -40,6 +40,14 @@ export {
   type LogOptions,
 } from './history.ts';
 export { DEFAULT_PAGE_SIZE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, DEFAULT_RETENTION_MS } from './metadata.ts';
+export { setRetention } from './retention.ts';
+export { collectGarbage, type GcOptions, type GcReport, type GcProgress, type GcPhase } from './gc.ts';
+export { DEFAULT_CONTENT_GRACE_MS } from './gc-content.ts';
+export type { Pin } from './watermark.ts';
+export { createTag, listTags, deleteTag, resolveTag, validateTagName, type TagInfo } from './tags.ts';
+export { forkDatabase, listForks, type ForkOptions, type ForkInfo } from './forks.ts';
+export { differingPages } from './compare.ts';
+export { restoreTo, type RestoreOptions, type RestoreResult } from './restore.ts';
 export {
   MvdbError,
   ConflictError,
@@ -55,5 +63,8 @@ export {
   PageCorruptError,
   CommitTooLargeError,
   CommitInterruptedError,
+  DatabaseHasForksError,
+  TagNotFoundError,
+  TagExistsError,
   type ConflictKind,
 } from './errors.ts';

@@ -13,6 +13,8 @@
  *   ns ‖ 't' ‖ time ms u64 ‖ version(10)    -> (empty) time index
  *   ns ‖ 'i' ‖ idempotency key(16)          -> version(10) of the commit that carried it
  *   ns ‖ 'k' ‖ token(16)                    -> start time, ms u64: an open two-phase commit (GC revokes)
+ *   ns ‖ 'n' ‖ tag name                     -> version(10) ‖ creation time ms u64: a tag (pins its version)
+ *   ns ‖ 'f' ‖ fork id(10)                  -> base version(10) ‖ fork name: a fork of this database (pins its base)
  * The namespace id is the versionstamp of the transaction that created the database, so ids never repeat
  * and have a fixed length: one namespace's keys can never fall inside another's range.
  */
@@ -35,6 +37,8 @@ const CHANGELOG = tag('l');
 const TIME = tag('t');
 const IDEMPOTENCY = tag('i');
 const TOKEN = tag('k');
+const TAG = tag('n');
+const FORK = tag('f');
 
 export interface Range {
   begin: Bytes;
@@ -74,8 +78,23 @@ export function pageRange(ns: Bytes, page: number): Range {
 /** The version suffix of a page-index, changelog or time-index key. */
 export const versionSuffix = (key: Bytes): Bytes => key.subarray(key.length - 10);
 
+/** The whole page index of a namespace. */
+export function pageIndexRange(ns: Bytes): Range {
+  const prefix = concatBytes(ns, PAGE);
+  return { begin: prefix, end: prefixEnd(prefix) };
+}
+/** The page number of a page-index key. */
+export const pageOfKey = (ns: Bytes, key: Bytes): number =>
+  new DataView(key.buffer, key.byteOffset + ns.length + PAGE.length, 4).getUint32(0);
+/** The hash of a content-index key. */
+export const hashOfContentIndexKey = (ns: Bytes, key: Bytes): Bytes => key.subarray(ns.length + CONTENT_INDEX.length);
+
 export const contentKey = (ns: Bytes, hash: Bytes): Bytes => concatBytes(ns, CONTENT, hash);
 export const contentIndexKey = (ns: Bytes, hash: Bytes): Bytes => concatBytes(ns, CONTENT_INDEX, hash);
+export function contentIndexRange(ns: Bytes): Range {
+  const prefix = concatBytes(ns, CONTENT_INDEX);
+  return { begin: prefix, end: prefixEnd(prefix) };
+}
 
 export const changelogPrefix = (ns: Bytes): Bytes => concatBytes(ns, CHANGELOG);
 export const changelogKey = (ns: Bytes, version: Bytes): Bytes => concatBytes(ns, CHANGELOG, version);
@@ -84,8 +103,27 @@ export const timePrefix = (ns: Bytes): Bytes => concatBytes(ns, TIME);
 export const timeKeyPrefix = (ns: Bytes, ms: number): Bytes => concatBytes(ns, TIME, u64be(BigInt(ms)));
 
 export const idempotencyKey = (ns: Bytes, key: Bytes): Bytes => concatBytes(ns, IDEMPOTENCY, key);
+export function idempotencyRange(ns: Bytes): Range {
+  const prefix = concatBytes(ns, IDEMPOTENCY);
+  return { begin: prefix, end: prefixEnd(prefix) };
+}
 export const tokenKey = (ns: Bytes, token: Bytes): Bytes => concatBytes(ns, TOKEN, token);
 export function tokensRange(ns: Bytes): Range {
   const prefix = concatBytes(ns, TOKEN);
+  return { begin: prefix, end: prefixEnd(prefix) };
+}
+
+export const tagKey = (ns: Bytes, name: string): Bytes => concatBytes(ns, TAG, utf8(name));
+export function tagsRange(ns: Bytes): Range {
+  const prefix = concatBytes(ns, TAG);
+  return { begin: prefix, end: prefixEnd(prefix) };
+}
+export const tagOfKey = (ns: Bytes, key: Bytes): string => Buffer.from(key.subarray(ns.length + TAG.length)).toString('utf8');
+
+/** Prefix for setVersionstampedKey when forking: the stamp is the fork's namespace id. */
+export const forksPrefix = (ns: Bytes): Bytes => concatBytes(ns, FORK);
+export const forkKey = (ns: Bytes, forkId: Bytes): Bytes => concatBytes(ns, FORK, forkId);
+export function forksRange(ns: Bytes): Range {
+  const prefix = concatBytes(ns, FORK);
   return { begin: prefix, end: prefixEnd(prefix) };
 }

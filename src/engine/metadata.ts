@@ -15,8 +15,21 @@ export interface DatabaseMetadata {
   createdAt: number;
   /** How long history stays readable before GC may drop it (GC may move the watermark up to now - retention). */
   retentionMs: number;
-  /** A fork's base: reads of pages the fork never wrote fall through to it (filled in by forks). */
-  forkOf: { id: string; version: string } | null;
+  /** A fork's base: reads of pages the fork never wrote fall through to it (set by forkDatabase). */
+  forkOf: ForkBase | null;
+  /** Where the base itself falls through (a fork of a fork), nearest first; empty otherwise. */
+  ancestors: FallThrough[];
+}
+
+/** A namespace (id, 20 hex) read as of a version (20 hex). */
+export interface FallThrough {
+  id: string;
+  version: string;
+}
+
+export interface ForkBase extends FallThrough {
+  /** The source database's name (names never move to another namespace while a fork lives). */
+  name: string;
 }
 
 export function validatePageSize(pageSize: unknown): number {
@@ -59,5 +72,11 @@ export function encodeMetadata(m: DatabaseMetadata): Uint8Array {
 export function decodeMetadata(bytes: Uint8Array): DatabaseMetadata {
   const raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as DatabaseMetadata & { format: number };
   if (raw.format !== FORMAT) throw new Error(`unsupported database metadata format ${raw.format}`);
-  return { pageSize: raw.pageSize, createdAt: raw.createdAt, retentionMs: raw.retentionMs, forkOf: raw.forkOf ?? null };
+  return {
+    pageSize: raw.pageSize,
+    createdAt: raw.createdAt,
+    retentionMs: raw.retentionMs,
+    forkOf: raw.forkOf ?? null,
+    ancestors: raw.ancestors ?? [],
+  };
 }

@@ -21,21 +21,32 @@ export function validatePageNumber(page: unknown): number {
   return page;
 }
 
+/** Where a page's content is: its hash, and the namespace that stores it (a fork's source, for a page read through). */
+export interface PageHash {
+  hash: Uint8Array;
+  ns: Uint8Array;
+}
+
 /**
  * The content hash of each page as of `version`, or undefined where the page was never written.
- * Every page lookup goes through here, so forks can fall through to their base in one place.
+ * Every page lookup goes through here: a fork's page it never wrote falls through to its bases, each as of
+ * the version it was forked at (the base's GC keeps that version readable while the fork exists).
  */
 export async function findPageHashes(
   reader: KvReader,
   db: DatabaseRef,
   pages: number[],
   version: Bytes,
-): Promise<(Uint8Array | undefined)[]> {
+): Promise<(PageHash | undefined)[]> {
+  const layers = [{ prefix: db.prefix, version }, ...(db.bases ?? [])];
   return Promise.all(
     pages.map(async (page) => {
-      const range = pageRangeAt(db.prefix, page, version);
-      const [entry] = await reader.getRange(range.begin, range.end, { limit: 1, reverse: true });
-      return entry?.[1];
+      for (const layer of layers) {
+        const range = pageRangeAt(layer.prefix, page, layer.version);
+        const [entry] = await reader.getRange(range.begin, range.end, { limit: 1, reverse: true });
+        if (entry !== undefined) return { hash: entry[1], ns: layer.prefix };
+      }
+      return undefined;
     }),
   );
 }
@@ -70,17 +81,28 @@ async function readBatch(db: DatabaseRef, pages: number[], version: Version): Pr
       findPageHashes(reader, db, pages, versionBytes),
     ]);
     if (version < watermark) throw new VersionTooOldError(version, watermark);
-    const found = pages.flatMap((page, i) => (hashes[i] ? [{ page, hash: hashes[i], index: i }] : []));
-    const contents = await readContents(
-      reader,
-      db.prefix,
-      db.name,
-      db.pageSize,
-      found.map((f) => f.hash),
-      found.map((f) => f.page),
-    );
+    const found = pages.flatMap((page, i) => (hashes[i] ? [{ page, ...hashes[i], index: i }] : []));
     const out = new Array<Uint8Array | undefined>(pages.length).fill(undefined);
-    found.forEach((f, i) => (out[f.index] = contents[i]));
+    // A fork's pages come from up to one namespace per layer: one round trip each, all at once.
+    const byNamespace = new Map<Uint8Array, typeof found>();
+    for (const f of found) {
+      const group = byNamespace.get(f.ns);
+      if (group === undefined) byNamespace.set(f.ns, [f]);
+      else group.push(f);
+    }
+    await Promise.all(
+      [...byNamespace].map(async ([ns, group]) => {
+        const contents = await readContents(
+          reader,
+          ns,
+          db.name,
+          db.pageSize,
+          group.map((f) => f.hash),
+          group.map((f) => f.page),
+        );
+        group.forEach((f, i) => (out[f.index] = contents[i]));
+      }),
+    );
     return out;
   });
 }

@@ -1,0 +1,70 @@
+/**
+ * GC step 4: trim the history records below the watermark: changelog entries (the commit log and cache
+ * invalidation; `changes` from below the watermark already answers 'all'), time-index entries and
+ * idempotency records (a retry of a commit that old fails on its snapshot anyway).
+ */
+
+import { keyAfter, prefixEnd } from '../kv/bytes.ts';
+import type { Bytes, KeyValue, KvTransaction } from '../kv/types.ts';
+import type { DatabaseRef } from './databases.ts';
+import { changelogKey, changelogPrefix, idempotencyRange, timePrefix, versionSuffix } from './keys.ts';
+import { readTransaction, writeTransaction } from './transact.ts';
+import { versionFromBytes, versionToBytes, type Version } from './version.ts';
+
+const TRIM_BATCH = 5000;
+
+export interface HistoryTrimmed {
+  /** Commits whose changelog entries were deleted (or would be): versions no longer readable. */
+  commits: number;
+  /** Key and value bytes of every record deleted. */
+  bytes: number;
+}
+
+export async function trimHistory(db: DatabaseRef, watermark: Version, dryRun: boolean): Promise<HistoryTrimmed> {
+  const below = (key: Bytes) => versionFromBytes(versionSuffix(key)) < watermark;
+  // Changelog and time index are in version order (the time index nearly so): stop at the watermark.
+  const changelog = await trimRange(db, changelogPrefix(db.prefix), changelogKey(db.prefix, versionToBytes(watermark)), dryRun, () => 'drop');
+  const time = await trimRange(db, timePrefix(db.prefix), prefixEnd(timePrefix(db.prefix)), dryRun, ([key]) => (below(key) ? 'drop' : 'stop'));
+  // Idempotency records are keyed by a random key: look at every one.
+  const ids = idempotencyRange(db.prefix);
+  const idempotency = await trimRange(db, ids.begin, ids.end, dryRun, ([, value]) =>
+    versionFromBytes(value.subarray(0, 10)) < watermark ? 'drop' : 'keep',
+  );
+  return { commits: changelog.rows, bytes: changelog.bytes + time.bytes + idempotency.bytes };
+}
+
+/** Deletes the rows of [begin, end) that `decide` drops, up to the first it stops at, in small batches. */
+async function trimRange(
+  db: DatabaseRef,
+  begin: Bytes,
+  end: Bytes,
+  dryRun: boolean,
+  decide: (row: KeyValue) => 'drop' | 'keep' | 'stop',
+): Promise<{ rows: number; bytes: number }> {
+  const total = { rows: 0, bytes: 0 };
+  for (;;) {
+    const body = async (tx: KvTransaction) => {
+      const rows = await tx.snapshot().getRange(begin, end, { limit: TRIM_BATCH });
+      let stopped = false;
+      let dropped = 0;
+      let bytes = 0;
+      for (const row of rows) {
+        const decision = decide(row);
+        if (decision === 'stop') {
+          stopped = true;
+          break;
+        }
+        if (decision === 'keep') continue;
+        dropped++;
+        bytes += row[0].length + row[1].length;
+        if (!dryRun) tx.clear(row[0]);
+      }
+      return { rows, stopped, dropped, bytes };
+    };
+    const batch = dryRun ? await readTransaction(db.kv, body) : (await writeTransaction(db.kv, body)).value;
+    total.rows += batch.dropped;
+    total.bytes += batch.bytes;
+    if (batch.stopped || batch.rows.length < TRIM_BATCH) return total;
+    begin = keyAfter(batch.rows[batch.rows.length - 1]![0]);
+  }
+}
