@@ -35,6 +35,12 @@ import type { EmscriptenModule } from './wasm.ts';
 
 export const VFS_NAME = 'mvdb';
 
+/**
+ * Longest file name SQLite may hand this VFS: a database name (up to 128 characters) plus a suffix
+ * such as "-journal". wa-sqlite's default of 64 made names over 55 characters fail to open.
+ */
+const MAX_PATHNAME = 512;
+
 export interface PageStoreVfsOptions {
   /** The database a main-file name stands for (the connection's own, or an ATTACHed one). */
   resolve(name: string, create: boolean): Promise<DatabaseRef>;
@@ -125,6 +131,7 @@ export class PageStoreVfs extends FacadeVFS {
 
   constructor(module: EmscriptenModule, options: PageStoreVfsOptions) {
     super(VFS_NAME, module);
+    this.mxPathname = MAX_PATHNAME;
     this.options = options;
   }
 
