@@ -25,10 +25,13 @@ import {
   open,
   type Database,
 } from '../../src/index.ts';
+import { openDatabase } from '../../src/engine/index.ts';
+import { contentKey, pagePrefix } from '../../src/engine/keys.ts';
+import { prefixEnd } from '../../src/kv/bytes.ts';
 import { KvError, openKv } from '../../src/kv/index.ts';
 import { FORMAT_KEY, STORE_FORMAT } from '../../src/kv/lmdb-store.ts';
 import type { Kv } from '../../src/kv/types.ts';
-import { dumpAll, errorOf, tempStore } from './helpers.ts';
+import { dumpAll, errorOf, tempStore, uniqueName } from './helpers.ts';
 
 const store = tempStore();
 let kv: Kv;
@@ -436,6 +439,82 @@ describe('stores that are not (compatible) mvdb stores', () => {
       expect(readFileSync(file, 'utf8')).toBe('SQLite format 3\u0000');
     } finally {
       other.remove();
+    }
+  });
+});
+
+describe('a corrupted page in the store', () => {
+  /** Rewrites the stored content of `page` as of the head of database `name` (undefined: deletes it). */
+  async function corruptPage(name: string, page: number, mutate: (stored: Uint8Array) => Uint8Array | undefined): Promise<void> {
+    const ref = await openDatabase(kv, name, { create: false });
+    const tx = kv.createTransaction();
+    const prefix = pagePrefix(ref.prefix, page);
+    const [entry] = await tx.getRange(prefix, prefixEnd(prefix), { limit: 1, reverse: true });
+    const key = contentKey(ref.prefix, entry![1]);
+    const changed = mutate((await tx.get(key))!);
+    if (changed === undefined) tx.clear(key);
+    else tx.set(key, changed);
+    await tx.commit();
+  }
+
+  async function victim(): Promise<{ name: string; table: number; before: string }> {
+    const name = uniqueName('victim');
+    const db = await open(name, { store: kv });
+    await db.exec(`CREATE TABLE good(x); INSERT INTO good VALUES ('intact'); CREATE TABLE bad(id INTEGER PRIMARY KEY, secret TEXT)`);
+    await db.run(`INSERT INTO bad VALUES (1, 'before')`);
+    const before = db.version;
+    await db.run(`UPDATE bad SET secret = 'after' WHERE id = 1`);
+    const { rootpage } = (await db.get(`SELECT rootpage FROM sqlite_schema WHERE name = 'bad'`)) as { rootpage: number };
+    await db.close();
+    return { name, table: rootpage, before };
+  }
+
+  const expectCorrupt = (error: unknown, name: string, page: number) => {
+    expect(error).toBeInstanceOf(MvdbError);
+    expect(error).toMatchObject({ code: 'PAGE_CORRUPT', database: name, page });
+    expect((error as Error).message).toMatch(new RegExp(`^database "${name}": content of page ${page} \\(hash [0-9a-f]{64}\\) is corrupt or missing$`));
+  };
+
+  it.each<[string, (stored: Uint8Array) => Uint8Array | undefined]>([
+    ['one flipped bit', (stored) => stored.map((b, i) => (i === 200 ? b ^ 1 : b))],
+    ['a truncated value', (stored) => stored.subarray(0, stored.length - 1)],
+    ['an unknown encoding byte', (stored) => stored.map((b, i) => (i === 0 ? 0x7f : b))],
+    ['a missing value', () => undefined],
+  ])('%s is reported as corruption, never served, and only where it is', async (_what, mutate) => {
+    const { name, table, before } = await victim();
+    await corruptPage(name, table, mutate);
+    const db = await open(name, { store: kv });
+    try {
+      const commits = (await db.log()).length;
+      for (const read of [
+        () => db.query(`SELECT * FROM bad`),
+        () => db.get(`SELECT secret FROM bad WHERE id = 1`),
+        () => db.query(`PRAGMA integrity_check`),
+        () => db.run(`UPDATE bad SET secret = 'overwritten' WHERE id = 1`),
+      ]) {
+        expectCorrupt(await errorOf(read()), name, table);
+      }
+      expect((await db.log()).length).toBe(commits); // nothing was built on the corrupt page
+      // Pages that are intact still read, and so do older versions of the corrupt one.
+      expect(await db.query(`SELECT x FROM good`)).toEqual([{ x: 'intact' }]);
+      const older = await db.at(before);
+      expect(await older.query(`SELECT secret FROM bad`)).toEqual([{ secret: 'before' }]);
+      await older.close();
+    } finally {
+      await db.close();
+      await deleteDatabase(name, { store: kv });
+    }
+  });
+
+  it('a corrupted page 1 fails the first statement with the corruption, not garbage', async () => {
+    const { name } = await victim();
+    await corruptPage(name, 1, (stored) => stored.map((b, i) => (i === 50 ? b ^ 0x80 : b)));
+    const db = await open(name, { store: kv });
+    try {
+      expectCorrupt(await errorOf(db.query(`SELECT x FROM good`)), name, 1);
+    } finally {
+      await db.close();
+      await deleteDatabase(name, { store: kv });
     }
   });
 });
