@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mvdb, ROOT, run, tempDir } from './run-mvdb.ts';
+import { runMain } from './run-main.ts';
 
 const { dir, cleanup } = tempDir('demo');
 const store = join(dir, 'mvdb-data'); // the demo's default store, relative to its working directory
@@ -32,7 +33,7 @@ interface Artifact {
 
 async function artifacts(at?: string): Promise<Artifact[]> {
   const sql = 'SELECT session_id, path, content, sha256 FROM artifacts ORDER BY session_id, path';
-  const r = await mvdb(store, at ? ['at', 'agent-demo', at, sql, '--json'] : ['sql', 'agent-demo', sql, '--json']);
+  const r = await runMain(['--store', store, ...(at ? ['at', 'agent-demo', at, sql, '--json'] : ['sql', 'agent-demo', sql, '--json'])]);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as Artifact[];
 }
@@ -54,7 +55,8 @@ describe('npm start (the agent audit demo)', () => {
       expect(then.map((a) => a.path)).toContain('scratch/notes.md');
       expect(now.map((a) => a.path)).toEqual(['patches/checkout-timeout.diff', 'reports/checkout-flake.md']);
     }
-    const sessions = await mvdb(store, ['sql', 'agent-demo', 'SELECT id, status FROM sessions ORDER BY id', '--json']);
+    // The real command sees what the demo left in ./mvdb-data.
+    const sessions = await mvdb(undefined, ['sql', 'agent-demo', 'SELECT id, status FROM sessions ORDER BY id', '--json'], { cwd: dir });
     expect(JSON.parse(sessions.stdout)).toEqual([
       { id: 1, status: 'done' },
       { id: 2, status: 'done' },

@@ -1,8 +1,13 @@
-/** `mvdb shell` with piped input: statements across lines, dot-commands, time travel, errors. */
+/**
+ * `mvdb shell` with piped input: statements across lines, dot-commands, time
+ * travel, errors. The first session runs the real command; the others call
+ * main() in-process with the same piped input.
+ */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { lines, mvdb, tempDir } from './run-mvdb.ts';
+import { runMain } from './run-main.ts';
 
 const { dir, cleanup } = tempDir('shell');
 const store = join(dir, 'store');
@@ -50,10 +55,10 @@ describe('mvdb shell (piped)', () => {
   });
 
   it('moves to a past version with .at and back with .at head', async () => {
-    const log = JSON.parse((await mvdb(store, ['log', 'pets', '--json', '--limit', '100'])).stdout) as { version: string }[];
+    const log = JSON.parse((await runMain(['--store', store, 'log', 'pets', '--json', '--limit', '100'])).stdout) as { version: string }[];
     // Newest first: [insert tom+kit, insert rex, create index, create table, ...].
     const afterRex = log[1]!.version;
-    const r = await mvdb(store, ['shell', 'pets'], {
+    const r = await runMain(['--store', store, 'shell', 'pets'], {
       input: [`.at ${afterRex}`, 'select name from pet;', '.at', '.at head', 'select count(*) as n from pet;', '.quit', 'select 1;'].join('\n'),
     });
     expect(r.stderr).toBe('');
@@ -67,7 +72,7 @@ describe('mvdb shell (piped)', () => {
   });
 
   it('shows the log and switches to JSON output', async () => {
-    const r = await mvdb(store, ['shell', 'pets'], { input: '.log 2\n.mode json\nselect name from pet where id = 1;\n' });
+    const r = await runMain(['--store', store, 'shell', 'pets'], { input: '.log 2\n.mode json\nselect name from pet where id = 1;\n' });
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out[0]).toMatch(/^version\s+time\s+pages\s+bytes\s+client$/);
@@ -76,7 +81,7 @@ describe('mvdb shell (piped)', () => {
   });
 
   it('reports each error with its line, goes on, and exits non-zero', async () => {
-    const r = await mvdb(store, ['shell', 'pets'], {
+    const r = await runMain(['--store', store, 'shell', 'pets'], {
       input: ['select nope from pet;', '.frobnicate', '.at yesterday-ish', "insert into pet(name) values ('ok');", 'select count(*) as n from pet;'].join('\n'),
     });
     expect(r.code).toBe(1);
@@ -89,7 +94,7 @@ describe('mvdb shell (piped)', () => {
   });
 
   it('stops at the first error with --bail', async () => {
-    const r = await mvdb(store, ['shell', 'pets', '--bail'], { input: 'select nope;\nselect 1 as one;\n' });
+    const r = await runMain(['--store', store, 'shell', 'pets', '--bail'], { input: 'select nope;\nselect 1 as one;\n' });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
   });

@@ -1,8 +1,13 @@
-/** `mvdb sql`, `log`, `at`, `ls` against a real lmdb store, as a user runs them. */
+/**
+ * `mvdb sql`, `log`, `at`, `ls` against a real lmdb store. The setup and the
+ * output checks that matter most run the real command (a child process);
+ * the rest call main() in-process, which is the same code minus start-up.
+ */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { lines, mvdb, tempDir } from './run-mvdb.ts';
+import { runMain } from './run-main.ts';
 
 const { dir, cleanup } = tempDir('sql');
 const store = join(dir, 'store');
@@ -16,8 +21,11 @@ interface LogEntry {
   client: string | null;
 }
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await mvdb(store, args, { input });
+/** Runs a command that must succeed silently on stderr; `spawn` runs the real bin/mvdb.js. */
+async function ok(args: string[], options: { input?: string; spawn?: boolean } = {}): Promise<string> {
+  const r = options.spawn
+    ? await mvdb(store, args, { input: options.input })
+    : await runMain(['--store', store, ...args], { input: options.input });
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return r.stdout;
@@ -30,14 +38,16 @@ async function log(db: string): Promise<LogEntry[]> {
 let afterFirstInsert: LogEntry;
 
 beforeAll(async () => {
-  await ok(['sql', 'notes', "create table note(id integer primary key, body text, score real); insert into note values (1, 'first', 1.5)"]);
+  await ok(['sql', 'notes', "create table note(id integer primary key, body text, score real); insert into note values (1, 'first', 1.5)"], {
+    spawn: true,
+  });
   afterFirstInsert = (await log('notes'))[0]!;
   await ok(['sql', 'notes', "insert into note values (2, 'second note', null)"]);
 });
 
 describe('mvdb sql', () => {
   it('prints a query as an aligned table', async () => {
-    expect(await ok(['sql', 'notes', 'select id, body, score from note order by id'])).toBe(
+    expect(await ok(['sql', 'notes', 'select id, body, score from note order by id'], { spawn: true })).toBe(
       ['id  body         score', '--  -----------  -----', ' 1  first          1.5', ' 2  second note   NULL', ''].join('\n'),
     );
   });
@@ -47,7 +57,7 @@ describe('mvdb sql', () => {
       { id: 1, body: 'first', score: 1.5 },
       { id: 2, body: 'second note', score: null },
     ];
-    expect(JSON.parse(await ok(['sql', 'notes', 'select * from note order by id', '--json']))).toEqual(expected);
+    expect(JSON.parse(await ok(['sql', 'notes', 'select * from note order by id', '--json'], { spawn: true }))).toEqual(expected);
     expect(JSON.parse(await ok(['--json', 'sql', 'notes', 'select * from note order by id']))).toEqual(expected);
   });
 
@@ -57,7 +67,8 @@ describe('mvdb sql', () => {
   });
 
   it('reads the SQL from stdin', async () => {
-    expect(JSON.parse(await ok(['sql', 'notes', '--json'], 'select body from note\n where id = 2;\n'))).toEqual([{ body: 'second note' }]);
+    const input = 'select body from note\n where id = 2;\n';
+    expect(JSON.parse(await ok(['sql', 'notes', '--json'], { input, spawn: true }))).toEqual([{ body: 'second note' }]);
   });
 
   it('keeps 64-bit integers exact in JSON', async () => {
@@ -106,7 +117,7 @@ describe('mvdb at', () => {
   });
 
   it('refuses to write at a past version, and nothing changes', async () => {
-    const r = await mvdb(store, ['at', 'notes', afterFirstInsert.version, 'delete from note']);
+    const r = await runMain(['--store', store, 'at', 'notes', afterFirstInsert.version, 'delete from note']);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/^mvdb: .*read-only/);

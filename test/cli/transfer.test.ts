@@ -1,6 +1,7 @@
 /**
  * `mvdb import` and `mvdb export` against files made and read by
- * better-sqlite3 (real SQLite): what goes in comes out the same.
+ * better-sqlite3 (real SQLite): what goes in comes out the same. One import
+ * and one export run the real command; the rest call main() in-process.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,9 +39,9 @@ function sqliteRows(file: string, sql: string): unknown[] {
   }
 }
 
-/** The rows of each query, from one `mvdb sql --json` run (one JSON line per query). */
+/** The rows of each query, from one `mvdb sql --json` run (one JSON line per query), in-process. */
 async function mvdbResults(db: string, queries: string[]): Promise<unknown[][]> {
-  const r = await mvdb(store, ['sql', db, queries.join(';\n'), '--json']);
+  const r = await runMain(['--store', store, 'sql', db, queries.join(';\n'), '--json']);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return lines(r.stdout).map((line) => JSON.parse(line) as unknown[]);
@@ -55,7 +56,7 @@ function sqliteResults(file: string, queries: string[]): unknown[][] {
 }
 
 async function head(db: string): Promise<string> {
-  const r = await mvdb(store, ['log', db, '--json', '--limit', '1']);
+  const r = await runMain(['--store', store, 'log', db, '--json', '--limit', '1']);
   return (JSON.parse(r.stdout) as { version: string }[])[0]!.version;
 }
 
@@ -94,7 +95,7 @@ describe('mvdb import', () => {
   });
 
   it('gives a database that takes writes, with triggers working', async () => {
-    expect((await mvdb(store, ['sql', 'shop', 'DELETE FROM item WHERE id = 1'])).code).toBe(0);
+    expect((await runMain(['--store', store, 'sql', 'shop', 'DELETE FROM item WHERE id = 1'])).code).toBe(0);
     expect(await mvdbRows('shop', 'SELECT action FROM audit WHERE item_id = 1')).toEqual([{ action: 'deleted' }]);
   });
 
@@ -122,7 +123,7 @@ describe('mvdb import', () => {
     const missing = await runMain(['--store', store, 'import', 'ghost', join(dir, 'nope.sqlite')]);
     expect(lines(missing.stderr)).toEqual([`mvdb: ${join(dir, 'nope.sqlite')} does not exist`]);
 
-    const listed = JSON.parse((await mvdb(store, ['ls', '--json'])).stdout) as { name: string }[];
+    const listed = JSON.parse((await runMain(['--store', store, 'ls', '--json'])).stdout) as { name: string }[];
     expect(listed.map((d) => d.name)).toEqual(['shop']);
     expect(await head('shop')).toBe(before);
   });
@@ -133,7 +134,7 @@ describe('mvdb import', () => {
     w.pragma('journal_mode = WAL');
     w.exec("CREATE TABLE t(a); INSERT INTO t VALUES ('in wal mode')");
     w.close(); // closing checkpoints and removes the -wal file
-    const r = await mvdb(store, ['import', 'walmode', wal]);
+    const r = await runMain(['--store', store, 'import', 'walmode', wal]);
     expect(r.stderr).toBe('');
     const [rows, [mode]] = await mvdbResults('walmode', ['SELECT a FROM t', 'PRAGMA journal_mode']);
     expect(rows).toEqual([{ a: 'in wal mode' }]);
@@ -166,7 +167,7 @@ describe('mvdb export', () => {
 
   it('exports an older version with --at', async () => {
     const out = join(dir, 'old.sqlite');
-    const r = await mvdb(store, ['export', 'shop', out, '--at', importedAt, '--json']);
+    const r = await runMain(['--store', store, 'export', 'shop', out, '--at', importedAt, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ database: 'shop', version: importedAt });
     expect(sqliteResults(out, QUERIES)).toEqual(sqliteResults(source, QUERIES));
@@ -184,7 +185,7 @@ describe('mvdb export', () => {
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toEqual([`mvdb: ${out} already exists; choose another name or add --force to replace it`]);
     expect(readFileSync(out, 'utf8')).toBe('precious');
-    expect((await mvdb(store, ['export', 'shop', out, '--force'])).code).toBe(0);
+    expect((await runMain(['--store', store, 'export', 'shop', out, '--force'])).code).toBe(0);
     expect(sqliteRows(out, 'SELECT count(*) AS n FROM item')).toEqual(await mvdbRows('shop', 'SELECT count(*) AS n FROM item'));
 
     const none = join(dir, 'none.sqlite');
