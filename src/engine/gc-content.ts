@@ -26,7 +26,8 @@ import {
   pageRangeAt,
   tokensRange,
 } from './keys.ts';
-import { readTransaction, writeTransaction } from './transact.ts';
+import { runBatch, type Freed } from './gc-batch.ts';
+import { readTransaction } from './transact.ts';
 import { versionToBytes, type Version } from './version.ts';
 
 /** Content uploaded more recently than this is never deleted: no commit's upload takes longer. */
@@ -52,7 +53,7 @@ export interface References {
 class RescanNeeded extends Error {}
 
 /**
- * Deletes (unless `dryRun`) content not in `refs` and uploaded before `uploadedBefore` (ms).
+ * Deletes (unless `dryRun`) content not in `refs` and last uploaded at or before `uploadedBefore` (ms).
  * `onProgress` gets the fraction of the hash space scanned.
  */
 export async function dropUnreferencedContent(
@@ -64,18 +65,16 @@ export async function dropUnreferencedContent(
   const freed: ContentFreed = { contents: 0, bytes: 0 };
   let begin = range.begin;
   for (;;) {
-    let batch: { rows: number; last?: Bytes; contents: number; bytes: number };
+    let batch: { rows: number; last?: Bytes; freed: Freed };
     try {
-      batch = options.dryRun
-        ? await readTransaction(db.kv, (tx) => deleteBatch(tx, db, refs, begin, range.end, options.uploadedBefore, false))
-        : (await writeTransaction(db.kv, (tx) => deleteBatch(tx, db, refs, begin, range.end, options.uploadedBefore, true))).value;
+      batch = await runBatch(db.kv, options.dryRun, (tx) => deleteBatch(tx, db, refs, begin, range.end, options.uploadedBefore, !options.dryRun));
     } catch (err) {
       if (!(err instanceof RescanNeeded)) throw err;
       Object.assign(refs, await scanReferences(db));
       continue;
     }
-    freed.contents += batch.contents;
-    freed.bytes += batch.bytes;
+    freed.contents += batch.freed.items;
+    freed.bytes += batch.freed.bytes;
     if (batch.rows < CONTENT_SCAN_BATCH || batch.last === undefined) break;
     begin = keyAfter(batch.last);
     const hash = hashOfContentIndexKey(db.prefix, batch.last);
@@ -93,14 +92,15 @@ async function deleteBatch(
   end: Bytes,
   uploadedBefore: number,
   write: boolean,
-): Promise<{ rows: number; last?: Bytes; contents: number; bytes: number }> {
+): Promise<{ rows: number; last?: Bytes; freed: Freed }> {
   const reader = tx.snapshot();
   const rows = await reader.getRange(begin, end, { limit: CONTENT_SCAN_BATCH });
   const last = rows.length > 0 ? rows[rows.length - 1]![0] : undefined;
   const unreferenced = (hash: Bytes) => !refs.hashes.has(toHex(hash));
-  const stale = (time: Bytes | undefined) => time !== undefined && Number(readU64be(time)) < uploadedBefore;
+  const stale = (time: Bytes | undefined) => time !== undefined && Number(readU64be(time)) <= uploadedBefore;
   const candidates = rows.filter(([key, time]) => stale(time) && unreferenced(hashOfContentIndexKey(db.prefix, key)));
-  if (candidates.length === 0) return { rows: rows.length, ...(last ? { last } : {}), contents: 0, bytes: 0 };
+  const freed: Freed = { items: 0, bytes: 0 };
+  if (candidates.length === 0) return { rows: rows.length, ...(last ? { last } : {}), freed };
   if (write) await catchUp(tx, db, refs);
   const hashes = candidates.map(([key]) => hashOfContentIndexKey(db.prefix, key));
   const timeReader: KvReader = write ? tx : reader;
@@ -108,24 +108,22 @@ async function deleteBatch(
     Promise.all(hashes.map((h) => timeReader.get(contentIndexKey(db.prefix, h)))),
     Promise.all(hashes.map((h) => reader.get(contentKey(db.prefix, h)))),
   ]);
-  let count = 0;
-  let bytes = 0;
   hashes.forEach((hash, i) => {
     if (!stale(times[i]) || !unreferenced(hash)) return;
     const cKey = contentKey(db.prefix, hash);
     const dKey = contentIndexKey(db.prefix, hash);
-    count++;
-    bytes += cKey.length + (contents[i]?.length ?? 0) + dKey.length + times[i]!.length;
+    freed.items++;
+    freed.bytes += cKey.length + (contents[i]?.length ?? 0) + dKey.length + times[i]!.length;
     if (write) {
       tx.clear(cKey);
       tx.clear(dKey);
     }
   });
-  if (write && count > 0) {
+  if (write && freed.items > 0) {
     const tokens = tokensRange(db.prefix);
     tx.clearRange(tokens.begin, tokens.end);
   }
-  return { rows: rows.length, ...(last ? { last } : {}), contents: count, bytes };
+  return { rows: rows.length, ...(last ? { last } : {}), freed };
 }
 
 /**

@@ -9,10 +9,11 @@
  */
 
 import { keyAfter, toHex } from '../kv/bytes.ts';
-import type { Bytes, KeyValue, KvReader } from '../kv/types.ts';
+import type { Bytes, KeyValue } from '../kv/types.ts';
 import type { DatabaseRef } from './databases.ts';
 import { pageIndexRange, pageOfKey, versionSuffix } from './keys.ts';
-import { readTransaction, writeTransaction } from './transact.ts';
+import { runBatch, type Freed } from './gc-batch.ts';
+import { readTransaction } from './transact.ts';
 import { versionFromBytes, type Version } from './version.ts';
 
 /** Index entries per kv transaction (~60 bytes each: well under FoundationDB's limits). */
@@ -39,31 +40,24 @@ export async function dropSupersededPages(
   const freed: PageVersionsFreed = { entries: 0, bytes: 0 };
   let begin = range.begin;
   for (;;) {
-    const scan = async (reader: KvReader) => {
-      const rows = await reader.getRange(begin, range.end, { limit: PAGE_SCAN_BATCH });
-      return { rows, plan: planBatch(db, rows, watermark, rows.length === PAGE_SCAN_BATCH) };
-    };
-    const { rows, plan } = options.dryRun
-      ? await readTransaction(db.kv, (tx) => scan(tx.snapshot()))
-      : (
-          await writeTransaction(db.kv, async (tx) => {
-            const batch = await scan(tx.snapshot());
-            for (const index of batch.plan.drop) tx.clear(batch.rows[index]![0]);
-            return batch;
-          })
-        ).value;
-    const dropped = new Set(plan.drop);
-    // A row carried into the next batch is decided there.
-    const decided = plan.carry ? rows.length - 1 : rows.length;
-    for (let i = 0; i < decided; i++) {
-      const [key, hash] = rows[i]!;
-      if (dropped.has(i)) {
-        freed.entries++;
+    const { rows, plan, freed: batch } = await runBatch(db.kv, options.dryRun, async (tx) => {
+      const rows = await tx.snapshot().getRange(begin, range.end, { limit: PAGE_SCAN_BATCH });
+      const plan = planBatch(db, rows, watermark, rows.length === PAGE_SCAN_BATCH);
+      const freed: Freed = { items: 0, bytes: 0 };
+      for (const index of plan.drop) {
+        const [key, hash] = rows[index]!;
+        freed.items++;
         freed.bytes += key.length + hash.length;
-      } else {
-        options.referenced.add(toHex(hash));
+        if (!options.dryRun) tx.clear(key);
       }
-    }
+      return { rows, plan, freed };
+    });
+    freed.entries += batch.items;
+    freed.bytes += batch.bytes;
+    // What stays is still referenced; a row carried into the next batch is decided there.
+    const dropped = new Set(plan.drop);
+    const decided = plan.carry ? rows.length - 1 : rows.length;
+    for (let i = 0; i < decided; i++) if (!dropped.has(i)) options.referenced.add(toHex(rows[i]![1]));
     if (plan.next === undefined) break;
     begin = plan.next;
     options.onProgress?.(lastPage === 0 ? 1 : Math.min(1, pageOfKey(db.prefix, begin) / lastPage));

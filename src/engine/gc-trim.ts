@@ -5,10 +5,10 @@
  */
 
 import { keyAfter, prefixEnd } from '../kv/bytes.ts';
-import type { Bytes, KeyValue, KvTransaction } from '../kv/types.ts';
+import type { Bytes, KeyValue } from '../kv/types.ts';
 import type { DatabaseRef } from './databases.ts';
 import { changelogKey, changelogPrefix, idempotencyRange, timePrefix, versionSuffix } from './keys.ts';
-import { readTransaction, writeTransaction } from './transact.ts';
+import { runBatch, type Freed } from './gc-batch.ts';
 import { versionFromBytes, versionToBytes, type Version } from './version.ts';
 
 const TRIM_BATCH = 5000;
@@ -43,11 +43,10 @@ async function trimRange(
 ): Promise<{ rows: number; bytes: number }> {
   const total = { rows: 0, bytes: 0 };
   for (;;) {
-    const body = async (tx: KvTransaction) => {
+    const batch = await runBatch(db.kv, dryRun, async (tx) => {
       const rows = await tx.snapshot().getRange(begin, end, { limit: TRIM_BATCH });
+      const freed: Freed = { items: 0, bytes: 0 };
       let stopped = false;
-      let dropped = 0;
-      let bytes = 0;
       for (const row of rows) {
         const decision = decide(row);
         if (decision === 'stop') {
@@ -55,15 +54,14 @@ async function trimRange(
           break;
         }
         if (decision === 'keep') continue;
-        dropped++;
-        bytes += row[0].length + row[1].length;
+        freed.items++;
+        freed.bytes += row[0].length + row[1].length;
         if (!dryRun) tx.clear(row[0]);
       }
-      return { rows, stopped, dropped, bytes };
-    };
-    const batch = dryRun ? await readTransaction(db.kv, body) : (await writeTransaction(db.kv, body)).value;
-    total.rows += batch.dropped;
-    total.bytes += batch.bytes;
+      return { rows, stopped, freed };
+    });
+    total.rows += batch.freed.items;
+    total.bytes += batch.freed.bytes;
     if (batch.stopped || batch.rows.length < TRIM_BATCH) return total;
     begin = keyAfter(batch.rows[batch.rows.length - 1]![0]);
   }

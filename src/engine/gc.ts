@@ -30,7 +30,7 @@ export interface GcProgress {
 export interface GcOptions {
   /** Report what would be freed; delete nothing and leave the watermark where it is. */
   dryRun?: boolean;
-  /** The time retention counts back from (default: now). */
+  /** The time retention counts back from (default: now). Content age is always measured from the real clock. */
   now?: Date;
   /** Keep content uploaded within this many ms (default one hour: longer than any commit's upload). */
   contentGraceMs?: number;
@@ -75,7 +75,8 @@ export async function collectGarbage(db: DatabaseRef, options: GcOptions = {}): 
   const head = await readTransaction(db.kv, async (tx) => headOf(db, await tx.snapshot().get(lastWriteKey(db.prefix))));
   const refs: References = { hashes: new Set(), head };
   const pages = await dropSupersededPages(db, move.to, { dryRun, referenced: refs.hashes, onProgress: report('pages') });
-  const content = await dropUnreferencedContent(db, refs, { dryRun, uploadedBefore: now - grace, onProgress: report('content') });
+  const uploadedBefore = Date.now() - grace;
+  const content = await dropUnreferencedContent(db, refs, { dryRun, uploadedBefore, onProgress: report('content') });
   const trimmed = await trimHistory(db, move.to, dryRun);
   onProgress?.({ phase: 'done', fraction: 1 });
   return {

@@ -36,10 +36,13 @@ export interface WatermarkMove {
  */
 export async function advanceWatermark(db: DatabaseRef, now: number, dryRun: boolean): Promise<WatermarkMove> {
   if (dryRun) return readTransaction(db.kv, (tx) => planMove(tx, db, now));
+  // After a maybe-committed attempt the watermark may already be ours: report where it started.
+  let from: Version | undefined;
   const { value } = await writeTransaction(db.kv, async (tx) => {
     const move = await planMove(tx, db, now);
+    from ??= move.from;
     if (move.to > move.from) tx.set(watermarkKey(db.prefix), versionToBytes(move.to));
-    return move;
+    return { ...move, from };
   });
   return value;
 }
