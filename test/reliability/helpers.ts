@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { toHex } from '../../src/kv/bytes.ts';
 import { ErrorCode, KvError } from '../../src/kv/errors.ts';
 import { runWithRetries } from '../../src/kv/retry.ts';
-import type { Bytes, Kv } from '../../src/kv/types.ts';
+import type { Bytes, Kv, KvReader } from '../../src/kv/types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -179,5 +179,68 @@ export function scriptedFaults(kv: Kv, script: (ScriptedFault | undefined)[]): K
     createTransaction,
     run: (body, options) => runWithRetries(createTransaction(options), body),
     close: () => kv.close(),
+  };
+}
+
+/** One key or range a transaction read or wrote: [begin, end), or a versionstamped key's prefix and suffix. */
+export type Access =
+  | { kind: 'read' | 'write'; begin: Bytes; end: Bytes }
+  | { kind: 'stamped-key'; prefix: Bytes; suffix: Bytes };
+
+/** A Kv that records every key and range read or written through it (into `accesses`). */
+export function recordingKv(kv: Kv): { kv: Kv; accesses: Access[] } {
+  const accesses: Access[] = [];
+  const one = (key: Bytes): [Bytes, Bytes] => [key, new Uint8Array([...key, 0])];
+  const reader = <R extends KvReader>(inner: R): R =>
+    new Proxy(inner, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        const call = (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args);
+        switch (property) {
+          case 'get':
+            return (key: Bytes) => {
+              const [begin, end] = one(key);
+              accesses.push({ kind: 'read', begin, end });
+              return call(key);
+            };
+          case 'getRange':
+            return (begin: Bytes, end: Bytes, options?: unknown) => {
+              accesses.push({ kind: 'read', begin, end });
+              return call(begin, end, options);
+            };
+          case 'snapshot':
+            return () => reader(call() as KvReader);
+          case 'addReadConflictRange':
+            return (begin: Bytes, end: Bytes) => (accesses.push({ kind: 'read', begin, end }), call(begin, end));
+          case 'set':
+          case 'clear':
+          case 'setVersionstampedValue':
+            return (key: Bytes, ...rest: unknown[]) => {
+              const [begin, end] = one(key);
+              accesses.push({ kind: 'write', begin, end });
+              return call(key, ...rest);
+            };
+          case 'clearRange':
+          case 'addWriteConflictRange':
+            return (begin: Bytes, end: Bytes) => (accesses.push({ kind: 'write', begin, end }), call(begin, end));
+          case 'setVersionstampedKey':
+            return (prefix: Bytes, suffix: Bytes, v: Bytes) => (accesses.push({ kind: 'stamped-key', prefix, suffix }), call(prefix, suffix, v));
+          default:
+            return (value as (...a: unknown[]) => unknown).bind(target);
+        }
+      },
+    });
+  const createTransaction: Kv['createTransaction'] = (options) => reader(kv.createTransaction(options));
+  return {
+    accesses,
+    kv: {
+      get url() {
+        return kv.url;
+      },
+      createTransaction,
+      run: (body, options) => runWithRetries(createTransaction(options), body),
+      close: () => kv.close(),
+    },
   };
 }
