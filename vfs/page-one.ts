@@ -58,10 +58,21 @@ export function headerChangeCounter(page: Uint8Array): number {
 /** A copy of page 1 showing `counter` as both the change counter and version-valid-for. */
 export function withChangeCounter(page: Uint8Array, counter: number): Uint8Array {
   const copy = page.slice();
-  const view = new DataView(copy.buffer);
-  view.setUint32(CHANGE_COUNTER, counter >>> 0);
-  view.setUint32(VERSION_VALID_FOR, counter >>> 0);
+  writeChangeCounter(copy, 0, counter);
   return copy;
+}
+
+/**
+ * Writes `counter` into both header counter fields where they fall inside `out`, which holds page 1's
+ * bytes from offset `pageOffset` on (a partial read of page 1 gets only the bytes it covers).
+ */
+export function writeChangeCounter(out: Uint8Array, pageOffset: number, counter: number): void {
+  for (const field of [CHANGE_COUNTER, VERSION_VALID_FOR]) {
+    for (let i = 0; i < 4; i++) {
+      const at = field + i - pageOffset;
+      if (at >= 0 && at < out.length) out[at] = (counter >>> (24 - 8 * i)) & 0xff;
+    }
+  }
 }
 
 /**

@@ -28,7 +28,7 @@ import {
   headerPageSize,
   isWalHeader,
   normalizePageOne,
-  withChangeCounter,
+  writeChangeCounter,
 } from './page-one.ts';
 import { SequentialPrefetch } from './prefetch.ts';
 import type { EmscriptenModule } from './wasm.ts';
@@ -83,6 +83,18 @@ interface MainFile {
   /** The version this transaction reads at; set while lock >= SHARED. */
   snapshot: Version | undefined;
   readSet: Set<number>;
+  /**
+   * Whether readSet holds every page the transaction used. False when SQLite kept its own page cache
+   * (pages it serves itself never reach xRead): the commit then checks conflicts database-wide.
+   */
+  readSetComplete: boolean;
+  /** A write is coming (SQLite's write hint, or the driver's): the next snapshot records a complete read set. */
+  writeHint: boolean;
+  /**
+   * The version SQLite's own page cache matches while page 1 shows sqliteCounter; undefined when unknown.
+   * Reads at that version may keep SQLite's cache (no counter change, no xRead per page).
+   */
+  sqliteValidAt: Version | undefined;
   /** Pages SQLite wrote in this transaction, not committed yet. */
   dirty: Map<number, Uint8Array>;
   /** File size while this transaction has written or truncated; otherwise it comes from page 1. */
@@ -106,6 +118,9 @@ interface TempFile {
 
 type OpenFile = MainFile | TempFile;
 
+/** SQLite 3.53 sends this FCNTL_PRAGMA before a write statement's (or BEGIN IMMEDIATE's) first lock. */
+const WRITE_HINT_PRAGMA = 'experimental_pragma_20251114';
+
 const ASYNC_METHODS = new Set(['xOpen', 'xRead', 'xLock', 'xFileControl']);
 
 /** Returned for failures other than conflicts: not an IOERR, so SQLite does not retry the commit on the journal path. */
@@ -128,6 +143,7 @@ export class PageStoreVfs extends FacadeVFS {
   #lastError: unknown;
   /** Per database name: the newest version this connection read at or committed. */
   #lastVersions = new Map<string, Version>();
+  #writeIntent = false;
 
   constructor(module: EmscriptenModule, options: PageStoreVfsOptions) {
     super(VFS_NAME, module);
@@ -137,6 +153,14 @@ export class PageStoreVfs extends FacadeVFS {
 
   override hasAsyncMethod(methodName: string): boolean {
     return ASYNC_METHODS.has(methodName);
+  }
+
+  /**
+   * While on, every new snapshot records a complete read set, so a commit checks conflicts page by page.
+   * For transactions that read before they write (SQLite hints only at a write statement's first lock).
+   */
+  setWriteIntent(on: boolean): void {
+    this.#writeIntent = on;
   }
 
   /** The first error behind a failed SQLite call since the last take, and forget it. */
@@ -178,6 +202,9 @@ export class PageStoreVfs extends FacadeVFS {
           lock: VFS.SQLITE_LOCK_NONE,
           snapshot: undefined,
           readSet: new Set(),
+          readSetComplete: true,
+          writeHint: false,
+          sqliteValidAt: undefined,
           dirty: new Map(),
           txSize: undefined,
           counter: 0,
@@ -252,6 +279,8 @@ export class PageStoreVfs extends FacadeVFS {
         const bytes = await this.#readPage(file, page);
         const upto = Math.min(end, pageStart + pageSize);
         pData.set(bytes.subarray(at - pageStart, upto - pageStart), at - offset);
+        // Stored page 1 has no counter: show this snapshot's in the bytes just copied (no page copy).
+        if (bytes === file.pageOne) writeChangeCounter(pData.subarray(at - offset, upto - offset), at - pageStart, file.counter);
         at = upto;
       }
       if (end - offset < pData.length) {
@@ -429,22 +458,42 @@ export class PageStoreVfs extends FacadeVFS {
   /** A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set. */
   async #beginSnapshot(file: MainFile): Promise<void> {
     const version = this.options.pinned ?? (await head(file.ref));
-    await this.#moveCacheTo(file, version);
+    const unchanged = await this.#moveCacheTo(file, version);
     file.snapshot = version;
     file.readSet.clear();
     file.failedCommit = undefined;
     this.#noteVersion(file.ref.name, version);
     this.stats.snapshots++;
-    // A counter value SQLite does not hold makes it drop its own page cache, so every page a
-    // transaction uses is read through xRead and lands in the read set. (SQLite also writes the
-    // counter, +1 per commit: the next value is chosen against what it last read or wrote.)
-    // A pinned snapshot never changes and never commits: SQLite may keep its cache.
-    if (this.options.pinned === undefined || file.counter === 0) file.counter = (file.sqliteCounter + 1) >>> 0 || 1;
+    // SQLite keeps its own page cache while page 1 shows the change counter it last read or wrote
+    // (it writes +1 per commit), and drops it when the counter differs.
+    // - A pinned snapshot never changes and never commits: SQLite may always keep its cache.
+    // - Otherwise SQLite may keep it when the database is as SQLite last saw it; pages SQLite then
+    //   serves itself never reach xRead, so the read set is incomplete and a commit (if any) checks
+    //   conflicts database-wide: sound, since that fails on any commit after the snapshot.
+    // - A write transaction (hinted) gets a counter SQLite does not hold: it drops its cache, every
+    //   page read lands in the read set, and the commit checks conflicts page by page.
+    const keep = unchanged && !file.writeHint && !this.#writeIntent && file.counter !== 0;
+    file.writeHint = false;
+    if (this.options.pinned !== undefined) {
+      if (file.counter === 0) file.counter = (file.sqliteCounter + 1) >>> 0 || 1;
+    } else if (keep) {
+      file.counter = file.sqliteCounter;
+      file.readSetComplete = false;
+    } else {
+      file.counter = (file.sqliteCounter + 1) >>> 0 || 1;
+      file.readSetComplete = true;
+    }
+    file.sqliteValidAt = version;
   }
 
-  /** Evicts what changed between the cache's version and `version` (our own last commit excepted). */
-  async #moveCacheTo(file: MainFile, version: Version): Promise<void> {
+  /**
+   * Evicts what changed between the cache's version and `version` (our own last commit excepted).
+   * True when SQLite's own cache still matches `version`: it matched the cache's version, and
+   * nothing changed since but pages of our own last commit (SQLite wrote those itself).
+   */
+  async #moveCacheTo(file: MainFile, version: Version): Promise<boolean> {
     const { cache } = file;
+    let sqliteValid = file.sqliteValidAt !== undefined && file.sqliteValidAt === cache.version;
     if (cache.version !== version) {
       if (cache.version !== undefined) {
         const changed = await changes(file.ref, cache.version, version);
@@ -452,13 +501,17 @@ export class PageStoreVfs extends FacadeVFS {
         if (changed === 'all') {
           cache.clear();
           file.pageOne = undefined;
+          sqliteValid = false;
         } else {
           for (const page of changed) {
             if (own?.has(page)) continue;
+            sqliteValid = false;
             cache.evict([page]);
             if (page === 1) file.pageOne = undefined;
           }
         }
+      } else {
+        sqliteValid = false;
       }
       cache.version = version;
     }
@@ -469,6 +522,7 @@ export class PageStoreVfs extends FacadeVFS {
       this.stats.pagesFetched++;
       file.pageOne = bytes ?? emptyPageOne(file.ref.pageSize);
     }
+    return sqliteValid;
   }
 
   /** One page as this transaction sees it: its own writes, then the cache, then the store. */
@@ -478,7 +532,7 @@ export class PageStoreVfs extends FacadeVFS {
     if (written !== undefined) return written;
     if (page === 1) {
       file.sqliteCounter = file.counter;
-      return withChangeCounter(file.pageOne!, file.counter);
+      return file.pageOne!; // jRead writes the counter into what it copies
     }
     // Past the committed end of the file: zeros, whatever an old, longer version left in the store.
     if (page > headerPageCount(file.pageOne!)) return new Uint8Array(file.ref.pageSize);
@@ -530,7 +584,7 @@ export class PageStoreVfs extends FacadeVFS {
         const version = await commitPages(file.ref, {
           snapshot: file.snapshot!,
           pages,
-          readSet: file.readSet,
+          ...(file.readSetComplete ? { readSet: file.readSet } : {}),
           ...(this.options.clientTag !== undefined ? { clientTag: this.options.clientTag } : {}),
         });
         this.stats.commits++;
@@ -567,6 +621,8 @@ export class PageStoreVfs extends FacadeVFS {
   }
 
   #discardWrites(file: MainFile): void {
+    // SQLite wrote pages the store never got: whatever its cache holds now, do not let it keep it.
+    if (file.dirty.size > 0 || file.txSize !== undefined) file.sqliteValidAt = undefined;
     file.dirty.clear();
     file.txSize = undefined;
   }
@@ -577,6 +633,11 @@ export class PageStoreVfs extends FacadeVFS {
     const namePtr = pArg.getUint32(4, true);
     const valuePtr = pArg.getUint32(8, true);
     const name = String(module.UTF8ToString(namePtr)).toLowerCase();
+    // SQLite's hint that a write statement (or BEGIN IMMEDIATE) is about to take its first lock.
+    if (name === WRITE_HINT_PRAGMA) {
+      if (file.lock === VFS.SQLITE_LOCK_NONE) file.writeHint = true;
+      return VFS.SQLITE_NOTFOUND;
+    }
     const value = valuePtr ? String(module.UTF8ToString(valuePtr)).trim().replace(/^['"]|['"]$/g, '').toLowerCase() : undefined;
     let refusal: UnsupportedError | undefined;
     if (name === 'journal_mode' && value === 'wal') refusal = unsupportedWal();

@@ -320,6 +320,8 @@ export class Database extends Queryable implements PoolMember {
   async #attempt<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const conn = await this.#open();
     const state: TransactionState = { conn, done: false, savepoints: 0 };
+    // Reads before the first write must be in the read set too, so the commit checks conflicts page by page.
+    conn.vfs.setWriteIntent(true);
     await conn.exec('BEGIN');
     try {
       const result = await this.#transaction.run(state, () => fn(new Transaction(state, this.#settings.bigint)));
@@ -332,6 +334,7 @@ export class Database extends Queryable implements PoolMember {
       throw error;
     } finally {
       state.done = true;
+      conn.vfs.setWriteIntent(false);
       this.#noteVersion(conn);
     }
   }

@@ -154,6 +154,34 @@ describe('optimistic writers', () => {
     expect(a.vfs.stats.conflicts + b.vfs.stats.conflicts).toBe(0);
   });
 
+  it('reads of an unchanged database stay in SQLite\'s own cache (no page reads through the VFS)', async () => {
+    const a = await conn();
+    await a.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL}`);
+    await a.all(`SELECT v FROM t WHERE id = 1000`);
+    const { cacheHits, fetches } = a.vfs.stats;
+    expect(await a.all(`SELECT length(v) FROM t WHERE id = 1000`)).toEqual([[500]]);
+    expect([a.vfs.stats.cacheHits, a.vfs.stats.fetches]).toEqual([cacheHits, fetches]);
+  });
+
+  it('a transaction whose reads SQLite served from its own cache still conflicts with a newer commit of what it read', async () => {
+    const a = await conn();
+    await a.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL}`);
+    await a.all(`SELECT v FROM t WHERE id = 10`); // SQLite caches the page of row 10
+    const b = await conn();
+    await a.all(`BEGIN; SELECT v FROM t WHERE id = 10`);
+    await b.all(`UPDATE t SET v = 'b' WHERE id = 10`);
+    // Write skew if this committed: a decided on row 10 as it was before b's commit.
+    await a.all(`UPDATE t SET v = 'a' WHERE id = 1990`);
+    const failed = await a.fails(`COMMIT`);
+    expect(failed.code).toBe(SQLite.SQLITE_BUSY);
+    expect(failed.cause).toBeInstanceOf(ConflictError);
+    await a.all(`ROLLBACK`);
+    expect(await a.all(`SELECT id, v FROM t WHERE id IN (10, 1990) ORDER BY id`)).toEqual([
+      [10, 'b'],
+      [1990, '0'.repeat(496) + '1990'],
+    ]);
+  });
+
   it('the second writer of a page a transaction read gets SQLITE_BUSY with the ConflictError, on the batch path', async () => {
     const a = await conn();
     await a.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO t VALUES (1, 0)`);
