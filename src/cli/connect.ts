@@ -11,6 +11,7 @@ import { acquireStore, releaseStore } from '../driver/store.ts';
 import {
   commitPages,
   createDatabase,
+  DatabaseExistsError,
   DatabaseNotFoundError,
   deleteDatabase,
   head,
@@ -102,7 +103,11 @@ class DriverStore implements CliStore {
   }
 
   async importPages(name: string, pageSize: number, pages: Map<number, Uint8Array>, clientTag: string): Promise<string> {
-    const ref = await createDatabase(this.kv, name, pageSize > 0 ? { pageSize } : {});
+    const ref = await createDatabase(this.kv, name, pageSize > 0 ? { pageSize } : {}).catch((err: unknown) => {
+      throw err instanceof DatabaseExistsError
+        ? new CliError(`${err.message} in ${this.url}: import into a new name (mvdb ls lists the taken ones)`, { cause: err })
+        : err;
+    });
     if (pages.size === 0) return head(ref);
     try {
       return await commitPages(ref, { snapshot: await head(ref), pages, clientTag });

@@ -1,8 +1,12 @@
 /** What every command gets: the process's streams, the global options, and output helpers. */
 
 import type { Command } from 'commander';
+import { DEFAULT_STORE } from '../index.ts';
+import { openStore } from './connect.ts';
 import { formatJsonRows, formatTable, type ResultSet } from './format.ts';
 import type { CliDatabase, CliStore } from './store.ts';
+
+export { DEFAULT_STORE };
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -16,8 +20,6 @@ export interface GlobalOptions {
   store: string;
   json: boolean;
 }
-
-export const DEFAULT_STORE = './mvdb-data';
 
 export function defaultStore(env: NodeJS.ProcessEnv): string {
   const fromEnv = env.MVDB_STORE;
@@ -33,12 +35,8 @@ export class CliContext {
     return { store: opts.store ?? defaultStore(this.io.env), json: opts.json === true };
   }
 
-  /**
-   * Runs `body` with the store open and closes it afterwards. The driver is
-   * loaded here, lazily, so help and argument errors never load SQLite.
-   */
+  /** Runs `body` with the store open and closes it afterwards. */
   async withStore<T>(globals: GlobalOptions, body: (store: CliStore) => Promise<T>): Promise<T> {
-    const { openStore } = await import('./connect.ts');
     const store = await openStore(globals.store);
     try {
       return await body(store);

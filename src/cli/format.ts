@@ -134,8 +134,6 @@ export function jsonValue(value: unknown): string {
     return JSON.stringify(value);
   }
   if (value instanceof Uint8Array) return `{"$hex":"${hex(value)}"}`;
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(jsonValue).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${jsonValue(v)}`).join(',')}}`;

@@ -5,13 +5,11 @@ import cliProgress from 'cli-progress';
 export interface Progress {
   /** Sets how much of `total` is done. */
   update(done: number): void;
-  /** Changes the label shown after the bar (e.g. the current phase). */
-  phase(label: string): void;
   /** Removes the bar; call it whatever the outcome. */
   stop(): void;
 }
 
-const silent: Progress = { update() {}, phase() {}, stop() {} };
+const silent: Progress = { update() {}, stop() {} };
 
 export interface ProgressStream extends NodeJS.WritableStream {
   isTTY?: boolean;
@@ -23,7 +21,7 @@ export function startProgress(stream: ProgressStream, total: number, unit: strin
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `{bar} {percentage}% | {value}/{total} ${unit} | {phase}`,
+      format: `{bar} {percentage}% | {value}/{total} ${unit} | ${label}`,
       barsize: 30,
       hideCursor: true,
       clearOnComplete: true,
@@ -31,11 +29,10 @@ export function startProgress(stream: ProgressStream, total: number, unit: strin
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { phase: label });
+  bar.start(total, 0);
   let stopped = false;
   return {
     update: (done) => bar.update(Math.min(done, total)),
-    phase: (text) => bar.update({ phase: text }),
     stop: () => {
       if (stopped) return;
       stopped = true;

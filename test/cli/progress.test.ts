@@ -30,7 +30,6 @@ describe('startProgress', () => {
     const { s, text } = stream(false);
     const bar = startProgress(s, 200, 'pages', 'reading');
     bar.update(100);
-    bar.phase('committing');
     bar.stop();
     expect(text()).toBe('');
   });

@@ -141,6 +141,18 @@ describe('mvdb import', () => {
     expect(mode).not.toEqual({ journal_mode: 'wal' });
   });
 
+  it('removes the new database again when SQLite finds the file damaged', async () => {
+    const damaged = join(dir, 'damaged.sqlite');
+    const bytes = readFileSync(source);
+    bytes.fill(0xff, 4096 * 2, 4096 * 6); // b-tree pages 3..6 become garbage; the header stays valid
+    writeFileSync(damaged, bytes);
+    const r = await runMain(['--store', store, 'import', 'damaged', damaged]);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^mvdb: .*damaged\.sqlite is damaged \(.+\); nothing was imported$/)]);
+    const listed = JSON.parse((await runMain(['--store', store, 'ls', '--json'])).stdout) as { name: string }[];
+    expect(listed.map((d) => d.name)).not.toContain('damaged');
+  });
+
   it('refuses pages smaller than mvdb supports, saying how to convert', async () => {
     const small = join(dir, 'small.sqlite');
     const s = new Sqlite(small);

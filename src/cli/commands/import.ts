@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { MAX_COMMIT_PAGES, MIN_PAGE_SIZE } from '../../engine/index.ts';
 import type { CliContext } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, oneLine } from '../errors.ts';
 import { jsonValue } from '../format.ts';
 import { startProgress } from '../progress.ts';
 import { checkNoSidecars, importedPageOne, readSqliteFile, type SqliteFileLayout } from '../sqlite-file.ts';
@@ -67,7 +67,7 @@ export function register(program: Command, ctx: CliContext): void {
         } catch (err) {
           // The file was not a sound database: leave the store as it was.
           await store.deleteDatabase(name);
-          throw err;
+          throw new CliError(`${file} is damaged (${oneLine(err)}); nothing was imported`, { cause: err });
         }
         const summary = { database: name, version, file, pages: layout.pageCount, bytes: layout.pageCount * layout.pageSize, tables };
         if (globals.json) ctx.out(`${jsonValue(summary)}\n`);
@@ -82,9 +82,7 @@ async function checkImported(store: CliStore, name: string): Promise<number> {
   try {
     const check = await db.execute('PRAGMA quick_check');
     const problems = check.rows.map((r) => String(r[0])).filter((m) => m !== 'ok');
-    if (problems.length > 0) {
-      throw new CliError(`the imported file is damaged (SQLite's quick_check: ${problems.slice(0, 3).join('; ')}); nothing was imported`);
-    }
+    if (problems.length > 0) throw new CliError(`SQLite's quick_check: ${problems.slice(0, 3).join('; ')}`);
     const tables = await db.execute("SELECT count(*) FROM sqlite_schema WHERE type = 'table'");
     return Number(tables.rows[0]![0]);
   } finally {
