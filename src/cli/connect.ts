@@ -6,8 +6,9 @@
  * handle in this process sees one store.
  */
 
+import { existsSync } from 'node:fs';
 import { open, type Database } from '../index.ts';
-import { acquireStore, releaseStore } from '../driver/store.ts';
+import { acquireStore, normalizeStoreUrl, releaseStore } from '../driver/store.ts';
 import {
   commitPages,
   createDatabase,
@@ -153,7 +154,12 @@ class DriverStore implements CliStore {
   }
 }
 
-export async function openStore(url: string): Promise<CliStore> {
+/** Opens the store at `url`; without `create`, a store directory that does not exist is an error, not a new store. */
+export async function openStore(url: string, options: { create: boolean }): Promise<CliStore> {
+  const normalized = normalizeStoreUrl(url);
+  if (!options.create && normalized.startsWith('lmdb:') && !existsSync(normalized.slice('lmdb:'.length))) {
+    throw new CliError(`no store at ${url}: --store or MVDB_STORE names another; mvdb sql, shell and import create one`);
+  }
   const { key, kv } = await acquireStore(url);
   return new DriverStore(url, key, kv);
 }

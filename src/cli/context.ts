@@ -35,9 +35,12 @@ export class CliContext {
     return { store: opts.store ?? defaultStore(this.io.env), json: opts.json === true };
   }
 
-  /** Runs `body` with the store open and closes it afterwards. */
-  async withStore<T>(globals: GlobalOptions, body: (store: CliStore) => Promise<T>): Promise<T> {
-    const store = await openStore(globals.store);
+  /**
+   * Runs `body` with the store open and closes it afterwards. Only commands
+   * that write (`create`) may bring a new store directory into being.
+   */
+  async withStore<T>(globals: GlobalOptions, options: { create: boolean }, body: (store: CliStore) => Promise<T>): Promise<T> {
+    const store = await openStore(globals.store, options);
     try {
       return await body(store);
     } finally {
@@ -52,7 +55,7 @@ export class CliContext {
     options: { create: boolean },
     body: (db: CliDatabase, store: CliStore) => Promise<T>,
   ): Promise<T> {
-    return this.withStore(globals, async (store) => {
+    return this.withStore(globals, options, async (store) => {
       const db = await store.open(name, options);
       try {
         return await body(db, store);

@@ -5,6 +5,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, lines, mvdb, run, tempDir } from './run-mvdb.ts';
 import { runMain } from './run-main.ts';
@@ -26,6 +27,7 @@ describe('run-time errors', () => {
     [['sql', 'kept', 'insert into t values (1); select * from nowhere'], /^mvdb: .*no such table: nowhere \(statement 2 of 2: select \* from nowhere\)$/],
     [['sql', 'bad/name', 'select 1'], /^mvdb: invalid database name "bad\/name": a name is 1 to 128 characters of A-Z/],
     [['--store', 'bogus:x', 'ls'], /^mvdb: unknown store URL scheme "bogus:".*accepted: memory:/],
+    [['--store', join(dir, 'nowhere'), 'log', 'x'], /^mvdb: no store at .*nowhere: --store or MVDB_STORE names another/],
     [['at', 'kept', 'ffffffffffffffffffff', 'select 1'], /^mvdb: .*version ffffffffffffffffffff is in the future/],
     [['at', 'kept', '2001-01-01', 'select 1'], /^mvdb: database "kept" has no version at 2001-01-01/],
   ])('mvdb %j fails with one line', async (args, message) => {
@@ -35,6 +37,7 @@ describe('run-time errors', () => {
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr.trimEnd()).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, 'nowhere'))).toBe(false); // a read-only command creates no store
   });
 
   it('runs the statements before a failing one and none after it, as sqlite3 does', async () => {

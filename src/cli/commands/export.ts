@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
       const globals = ctx.globals(command);
       const point: PointInTime = opts.at === undefined ? { kind: 'head' } : parsePointInTime(opts.at);
       if (!opts.force && existsSync(file)) throw new CliError(`${file} already exists; choose another name or add --force to replace it`);
-      await ctx.withStore(globals, async (store) => {
+      await ctx.withStore(globals, { create: false }, async (store) => {
         const snapshot = await store.pagesAt(name, point);
         const progress = startProgress(ctx.io.stderr, snapshot.pageCount, 'pages', `writing ${file}`);
         try {

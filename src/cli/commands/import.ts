@@ -58,7 +58,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       if (layout.pageCount > 0) pages.set(1, importedPageOne(pages.get(1)!, layout.pageCount));
 
-      await ctx.withStore(globals, async (store) => {
+      await ctx.withStore(globals, { create: true }, async (store) => {
         if (ctx.io.stderr.isTTY) ctx.note(`committing ${layout.pageCount} pages...`);
         const version = await store.importPages(name, layout.pageSize, pages, `mvdb import ${file}`);
         let tables: number;

@@ -11,7 +11,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('list the databases in the store')
     .action(async (_opts: unknown, command: Command) => {
       const globals = ctx.globals(command);
-      await ctx.withStore(globals, async (store) => {
+      await ctx.withStore(globals, { create: false }, async (store) => {
         const databases = await store.list();
         const rows = databases.map((d) => ({
           name: d.name,
