@@ -67,7 +67,6 @@ export class ShellSession {
       await this.guard(() => this.execute(statement));
       if (this.done) return;
     }
-    if (!this.pending) this.buffer = '';
   }
 
   /** End of input: a last statement without ';' still runs, as in sqlite3. */
