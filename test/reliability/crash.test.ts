@@ -74,3 +74,18 @@ describe('crash safety (lmdb, SIGKILL)', () => {
     LONG ? 1_800_000 : 150_000,
   );
 });
+
+describe('durability of the memory backend', () => {
+  it('a memory: store keeps nothing once its last Database closes', async () => {
+    const db = await open('scratch', { store: 'memory:' });
+    await db.exec(`CREATE TABLE t(x); INSERT INTO t VALUES (1)`);
+    await db.close();
+    const again = await open('scratch', { store: 'memory:' });
+    try {
+      expect(await again.log()).toEqual([]);
+      expect(await again.query(`SELECT name FROM sqlite_schema`)).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+});
