@@ -25,7 +25,7 @@ import {
   open,
   type Database,
 } from '../../src/index.ts';
-import { openDatabase } from '../../src/engine/index.ts';
+import { MAX_COMMIT_PAGES, commitPages, openDatabase } from '../../src/engine/index.ts';
 import { contentKey, pagePrefix } from '../../src/engine/keys.ts';
 import { prefixEnd } from '../../src/kv/bytes.ts';
 import { KvError, openKv } from '../../src/kv/index.ts';
@@ -336,6 +336,18 @@ describe('values and limits', () => {
       expect(error).toMatchObject({ code: 'SQLITE_TOOBIG', errno: 18 });
       expect(error.message).toBe('string or blob too big');
     }
+  });
+
+  it('a commit of more than 60,000 pages is refused before anything is written', async () => {
+    // Engine level: building a 240 MB transaction through SQLite would take minutes. The size is
+    // checked before any page is hashed, so every entry may share one buffer.
+    const ref = await openDatabase(kv, 'main', { create: false });
+    const page = new Uint8Array(ref.pageSize);
+    const pages = new Map(Array.from({ length: MAX_COMMIT_PAGES + 1 }, (_, i) => [i + 2, page] as const));
+    const error = await refused(() => commitPages(ref, { snapshot: db.version, pages }));
+    expect(error).toMatchObject({ code: 'COMMIT_TOO_LARGE' });
+    expect(error.message).toBe(`a commit of ${MAX_COMMIT_PAGES + 1} pages is too large: at most ${MAX_COMMIT_PAGES} pages per commit`);
+    expect(MAX_COMMIT_PAGES).toBe(60_000);
   });
 
   it('a large value (6 MB, a two-phase commit) is stored and read back exactly', async () => {
