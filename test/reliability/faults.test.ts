@@ -84,7 +84,8 @@ describe.each([
           errors.push((error as Error).message);
         }
       }
-      expected.set(await db.head(), digestModel(model));
+      let previousHead = await db.head();
+      expected.set(previousHead, digestModel(model));
       for (let op = 1; op <= OPS; op++) {
         const actions = randomActions(random, op);
         let applied: boolean;
@@ -107,6 +108,10 @@ describe.each([
         }
         if (applied) apply(model, actions);
         const head = await db.head();
+        // A commit gets a version after every earlier one; a transaction that did not land, none.
+        if (applied) expect(head > previousHead, `version of op ${op}`).toBe(true);
+        else expect(head).toBe(previousHead);
+        previousHead = head;
         const digest = digestModel(model);
         expect(await digestDb(db), `head after op ${op} (${applied ? 'applied' : 'not applied'}, seed ${SEED})`).toBe(digest);
         expected.set(head, digest);
