@@ -24,7 +24,7 @@ const UNIT_MS: Record<string, number> = {
 };
 
 const RELATIVE = /^(\d+(?:\.\d+)?)\s*([a-z]+)\s+ago$/i;
-const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /** A version, or the time to look a version up for. */
 export function parsePointInTime(point: PointInTime, now = Date.now()): { version: string } | { time: Date } {
@@ -44,10 +44,25 @@ export function parsePointInTime(point: PointInTime, now = Date.now()): { versio
     }
     return { time: new Date(now - Number(relative[1]) * unit) };
   }
-  if (ISO.test(text)) {
+  const iso = ISO.exec(text);
+  if (iso && isCalendarTime(iso)) {
     // A date and time without a zone is local time (as Date.parse reads "YYYY-MM-DDTHH:MM").
     const time = new Date(text.length > 10 ? text.replace(' ', 'T') : `${text}T00:00`);
     if (!Number.isNaN(time.getTime())) return { time };
   }
   throw new ArgumentError(`cannot read a point in time from "${point}"; accepted: ${POINT_IN_TIME_FORMS}`);
+}
+
+/**
+ * Whether the fields name a real day and time of day: Date would roll "2025-02-30"
+ * over to 2 March and "24:00" to the next day instead of refusing them.
+ */
+function isCalendarTime(fields: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = fields.slice(1, 7).map((f) => Number(f ?? 0)) as [number, number, number, number, number, number];
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
