@@ -1,11 +1,11 @@
 /** History reads: which pages changed between versions, the commit log, and time -> version. */
 
-import { concatBytes, keyAfter, readU64be, u64be } from '../kv/bytes.ts';
-import type { Bytes, KvReader } from '../kv/types.ts';
+import { concatBytes, keyAfter, prefixEnd, readU64be, u64be } from '../kv/bytes.ts';
+import type { Bytes, KeyValue, KvReader } from '../kv/types.ts';
 import { decodeChangelogEntry, type ChangelogEntry } from './changelog.ts';
-import { readWatermark, type DatabaseRef } from './databases.ts';
+import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import { DatabaseNotFoundError, FutureVersionError, InvalidOptionError, NoVersionAtTimeError } from './errors.ts';
-import { changelogKey, metadataKey, timePrefix, versionSuffix } from './keys.ts';
+import { changelogKey, changelogPrefix, lastWriteKey, metadataKey, timePrefix, versionSuffix } from './keys.ts';
 import { decodeMetadata } from './metadata.ts';
 import { readTransaction } from './transact.ts';
 import {
@@ -39,6 +39,11 @@ export async function changedPages(
   if (from >= to) return [];
   const range = changelogRange(db, from, to);
   const entries = await reader.getRange(range.begin, range.end, { limit: MAX_CHANGED_COMMITS + 1 });
+  return pagesOfEntries(entries);
+}
+
+/** The pages changelog entries list (at most MAX_CHANGED_COMMITS + 1 of them), or 'all'. */
+function pagesOfEntries(entries: KeyValue[]): number[] | 'all' {
   if (entries.length > MAX_CHANGED_COMMITS) return 'all';
   const pages = new Set<number>();
   for (const [, value] of entries) {
@@ -64,6 +69,44 @@ export async function changes(db: DatabaseRef, from: Version, to: Version): Prom
     // GC removes changelog entries below its watermark: what changed there is no longer known.
     if (begin < watermark && begin !== end) return 'all';
     return pages;
+  });
+}
+
+export interface HeadCheck {
+  head: Version;
+  /** Pages changed in (since, head], or 'all' (as `changes` answers). */
+  changed: number[] | 'all';
+  /** The kv read version the check read at. */
+  readVersion: bigint;
+}
+
+/**
+ * The head, and the pages changed in (since, head] as `changes` answers them, in one kv transaction:
+ * a connection's check at the start of every transaction. Without `since`, only the head.
+ * `sinceReadVersion`: a kv read version at which `since` was the head; while the store has not moved
+ * from it (no commit to any database), nothing else is read.
+ */
+export async function headAndChanges(db: DatabaseRef, since?: Version, sinceReadVersion?: bigint): Promise<HeadCheck> {
+  const from = since === undefined ? undefined : parseVersion(since);
+  return readTransaction(db.kv, async (tx) => {
+    const readVersion = await tx.getReadVersion();
+    if (from !== undefined && readVersion === sinceReadVersion) return { head: from, changed: [], readVersion };
+    const reader = tx.snapshot();
+    // Every changelog entry after `from` in this snapshot is at or below its head: no upper bound needed.
+    const [watermark, lastWrite, entries] = await Promise.all([
+      readWatermark(reader, db),
+      reader.get(lastWriteKey(db.prefix)),
+      from === undefined
+        ? []
+        : reader.getRange(keyAfter(changelogKey(db.prefix, versionToBytes(from))), prefixEnd(changelogPrefix(db.prefix)), {
+            limit: MAX_CHANGED_COMMITS + 1,
+          }),
+    ]);
+    const head = headOf(db, lastWrite);
+    if (from === undefined || from === head) return { head, changed: [], readVersion };
+    // Below the GC watermark the changelog is gone; a head behind `from` is not a later state: drop everything.
+    if (from < watermark || from > head) return { head, changed: 'all', readVersion };
+    return { head, changed: pagesOfEntries(entries), readVersion };
   });
 }
 

@@ -32,6 +32,7 @@ export {
 } from './commit.ts';
 export {
   changes,
+  headAndChanges,
   log,
   versionAt,
   MAX_CHANGED_PAGES,

@@ -1,0 +1,50 @@
+/** headAndChanges: a connection's per-transaction check answers exactly what head() and changes() answer. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Kv } from '../../src/kv/types.ts';
+import { changes, commitPages, createDatabase, head, headAndChanges, type DatabaseRef } from '../../src/engine/index.ts';
+import { backends, pageOf } from './helpers.ts';
+
+const P = 4096;
+const pages = (...entries: [number, number][]) => new Map(entries.map(([page, seed]) => [page, pageOf(P, seed)]));
+
+for (const backend of backends) {
+  describe(`headAndChanges (${backend.name})`, () => {
+    let kv: Kv;
+    let close: () => Promise<void>;
+    let db: DatabaseRef;
+    beforeEach(async () => {
+      ({ kv, close } = await backend.open());
+      db = await createDatabase(kv, 'db');
+    });
+    afterEach(async () => close());
+
+    it('equals head() and changes(since, head) from every earlier version', async () => {
+      const versions = [await head(db)];
+      for (const [page, seed] of [[1, 1], [3, 2], [1, 3], [7, 4]] as const) {
+        versions.push(await commitPages(db, { snapshot: versions.at(-1)!, pages: pages([page, seed]) }));
+      }
+      const newest = await head(db);
+      for (const since of versions) {
+        const check = await headAndChanges(db, since);
+        expect({ head: check.head, changed: check.changed }).toEqual({ head: newest, changed: await changes(db, since, newest) });
+      }
+      expect((await headAndChanges(db)).head).toBe(newest);
+    });
+
+    it('reads nothing more while the store has not moved, and sees any commit after that', async () => {
+      const v0 = await head(db);
+      const first = await headAndChanges(db, v0);
+      expect(await headAndChanges(db, v0, first.readVersion)).toEqual({ head: v0, changed: [], readVersion: first.readVersion });
+
+      // A commit to another database moves the store but not this head.
+      const other = await createDatabase(kv, 'other');
+      await commitPages(other, { snapshot: await head(other), pages: pages([2, 9]) });
+      const unmoved = await headAndChanges(db, v0, first.readVersion);
+      expect([unmoved.head, unmoved.changed]).toEqual([v0, []]);
+      expect(unmoved.readVersion).toBeGreaterThan(first.readVersion);
+
+      const v1 = await commitPages(db, { snapshot: v0, pages: pages([4, 1]) });
+      expect(await headAndChanges(db, v0, unmoved.readVersion)).toMatchObject({ head: v1, changed: [4] });
+    });
+  });
+}
