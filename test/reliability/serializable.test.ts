@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { open, type Database, type Transaction } from '../../src/index.ts';
-import { tempStore, uniqueName } from './helpers.ts';
+import { pause, tempStore, uniqueName } from './helpers.ts';
 
 const lmdb = tempStore();
 afterAll(() => lmdb.remove());
@@ -112,6 +112,23 @@ describe.each([
     });
   });
 
+  it('write skew with warm caches: connections that just read the same pages still conflict', async () => {
+    await withTwo(store, DOCTORS, async (a, b) => {
+      const count = async (q: Pick<Database, 'get'>) => ((await q.get(`SELECT count(*) AS n FROM doctors WHERE on_call = 1`)) as { n: number }).n;
+      // Both connections have just read every page at the current version (SQLite could keep them cached).
+      expect([await count(a), await count(b)]).toEqual([2, 2]);
+      const attempts = await overlapping(
+        [a, b],
+        (tx) => count(tx),
+        async (tx, who, onCall) => {
+          if (onCall >= 2) await tx.run(`UPDATE doctors SET on_call = 0 WHERE id = ?`, [DOCTOR_IDS[who]]);
+        },
+      );
+      expect(await a.get(`SELECT count(*) AS n FROM doctors WHERE on_call = 1`)).toEqual({ n: 1 });
+      expect(attempts.reduce((x, y) => x + y)).toBe(3);
+    });
+  });
+
   it('phantom: two bookings of one slot, each after checking it is free, leave one booking', async () => {
     await withTwo(store, BOOKINGS, async (a, b) => {
       const attempts = await overlapping(
@@ -156,4 +173,38 @@ describe.each([
       expect(await a.query(`SELECT x FROM pair ORDER BY id`)).toEqual([{ x: 1 }, { x: 1 }]);
     });
   });
+});
+
+describe('long transactions (lmdb)', () => {
+  it('a transaction and a snapshot stay usable past the store\'s 5-second transaction window', async () => {
+    const name = uniqueName('long');
+    const db = await open(name, { store: lmdb.url });
+    const other = await open(name, { store: lmdb.url });
+    try {
+      await db.exec(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT, pad TEXT)`);
+      await db.transaction(async (tx) => {
+        for (let id = 1; id <= 60; id++) await tx.run(`INSERT INTO t VALUES (?, 'start', printf('%01000d', 0))`, [id]);
+      });
+      const snapshot = await db.at(db.version);
+      let attempts = 0;
+      const read = await db.transaction(async (tx) => {
+        attempts++;
+        const first = (await tx.get(`SELECT v FROM t WHERE id = 1`)) as { v: string };
+        // Meanwhile another connection commits elsewhere in the table, again and again.
+        for (let i = 0; i < 6; i++) {
+          await pause(1000);
+          await other.run(`UPDATE t SET v = ? WHERE id = 60`, [`other ${i}`]);
+        }
+        await tx.run(`UPDATE t SET v = 'long' WHERE id = 1`);
+        return first.v;
+      });
+      expect([read, attempts]).toEqual(['start', 1]);
+      expect(await snapshot.query(`SELECT v FROM t WHERE id IN (1, 60) ORDER BY id`)).toEqual([{ v: 'start' }, { v: 'start' }]);
+      await snapshot.close();
+      expect(await db.query(`SELECT v FROM t WHERE id IN (1, 60) ORDER BY id`)).toEqual([{ v: 'long' }, { v: 'other 5' }]);
+    } finally {
+      await db.close();
+      await other.close();
+    }
+  }, 60_000);
 });
