@@ -7,6 +7,7 @@ export { createSqliteModule, compiledWasm, type SqliteModule, type EmscriptenMod
 export { Serializer } from './serializer.ts';
 export { PageStoreVfs, VFS_NAME, type PageStoreVfsOptions, type VfsStats } from './page-store-vfs.ts';
 export { UnsupportedError, ReadOnlyError } from './errors.ts';
+export { InvalidImageError, readImage, createFromImage, writeImage, type ImageSource, type FileImage, type ImageLayout } from './file-image.ts';
 export {
   openDatabase,
   listDatabases,

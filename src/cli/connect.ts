@@ -1,37 +1,34 @@
 /**
- * The CLI's store (store.ts) over the driver. Databases and snapshots are
- * driver Databases; the store-wide operations the driver has no call for
- * (listing databases, importing and exporting whole files page by page) go to
- * the engine, on the driver's shared Kv for the same store URL, so every
- * handle in this process sees one store.
+ * The CLI's store (store.ts) over the driver's public API: databases and
+ * snapshots are driver Databases; listing, import and export are the
+ * driver's store-wide calls on the same store URL.
  */
 
 import { existsSync } from 'node:fs';
-import { open, type Database } from '../index.ts';
-import { acquireStore, normalizeStoreUrl, releaseStore } from '../driver/store.ts';
 import {
-  commitPages,
-  createDatabase,
   DatabaseExistsError,
   DatabaseNotFoundError,
-  deleteDatabase,
-  head,
+  exportDatabase,
+  importDatabase,
   listDatabases,
-  openDatabase,
-  readPages,
-} from '../engine/index.ts';
-import type { Kv } from '../kv/types.ts';
-import { headerPageCount } from '../../vfs/page-one.ts';
+  normalizeStoreUrl,
+  open,
+  type Database,
+  type ExportResult,
+  type ImportResult,
+  type PointInTime as DriverPointInTime,
+  type TransferProgress,
+} from '../index.ts';
 import type { PointInTime } from './args.ts';
 import { CliError } from './errors.ts';
 import type { ResultSet } from './format.ts';
-import type { CliDatabase, CliStore, CommitEntry, DatabaseSummary, PageSnapshot } from './store.ts';
+import type { CliDatabase, CliStore, CommitEntry, DatabaseSummary } from './store.ts';
 
 /** Every commit the CLI makes says so in the log. */
 const CLIENT_TAG = 'mvdb-cli';
 
 class DriverDatabase implements CliDatabase {
-  constructor(readonly db: Database) {}
+  constructor(private readonly db: Database) {}
 
   get name(): string {
     return this.db.name;
@@ -51,7 +48,7 @@ class DriverDatabase implements CliDatabase {
   }
 
   async at(point: PointInTime): Promise<CliDatabase> {
-    return new DriverDatabase(await this.db.at(await pinnedVersion(this.db, point)));
+    return new DriverDatabase(await this.db.at(driverPoint(point) ?? (await this.db.head())));
   }
 
   async log(limit: number): Promise<CommitEntry[]> {
@@ -63,12 +60,6 @@ class DriverDatabase implements CliDatabase {
   }
 }
 
-/** The version `point` names in `db` (the head, a version, or the newest version at or before a time). */
-function pinnedVersion(db: Database, point: PointInTime): Promise<string> {
-  if (point.kind === 'head') return db.head();
-  return db.versionAt(point.kind === 'version' ? point.version : point.time);
-}
-
 /** A missing database, with where to look. */
 function notFound(err: unknown, url: string): unknown {
   return err instanceof DatabaseNotFoundError
@@ -76,12 +67,14 @@ function notFound(err: unknown, url: string): unknown {
     : err;
 }
 
+/** The driver's form of a point (undefined for the head). */
+function driverPoint(point: PointInTime): DriverPointInTime | undefined {
+  if (point.kind === 'head') return undefined;
+  return point.kind === 'version' ? point.version : point.time;
+}
+
 class DriverStore implements CliStore {
-  constructor(
-    readonly url: string,
-    private readonly key: string,
-    private readonly kv: Kv,
-  ) {}
+  constructor(readonly url: string) {}
 
   async open(name: string, options: { create: boolean }): Promise<CliDatabase> {
     try {
@@ -92,74 +85,47 @@ class DriverStore implements CliStore {
   }
 
   async list(): Promise<DatabaseSummary[]> {
-    const infos = await listDatabases(this.kv);
-    return Promise.all(
-      infos.map(async (info) => ({
-        name: info.name,
-        head: await head(await openDatabase(this.kv, info.name)),
-        pageSize: info.pageSize,
-        createdAt: info.createdAt,
-      })),
-    );
+    const databases = await listDatabases({ store: this.url });
+    return databases.map(({ name, head, pageSize, createdAt }) => ({ name, head, pageSize, createdAt }));
   }
 
-  async importPages(name: string, pageSize: number, pages: Map<number, Uint8Array>, clientTag: string): Promise<string> {
-    const ref = await createDatabase(this.kv, name, pageSize > 0 ? { pageSize } : {}).catch((err: unknown) => {
+  importFile(
+    name: string,
+    file: string,
+    options: { clientTag: string; onProgress: (progress: TransferProgress) => void },
+  ): Promise<ImportResult> {
+    return importDatabase(name, file, { store: this.url, ...options }).catch((err: unknown) => {
       throw err instanceof DatabaseExistsError
         ? new CliError(`${err.message} in ${this.url}: import into a new name (mvdb ls lists the taken ones)`, { cause: err })
         : err;
     });
-    if (pages.size === 0) return head(ref);
-    try {
-      return await commitPages(ref, { snapshot: await head(ref), pages, clientTag });
-    } catch (err) {
-      await deleteDatabase(this.kv, name);
-      throw err;
-    }
   }
 
-  deleteDatabase(name: string): Promise<void> {
-    return deleteDatabase(this.kv, name);
+  exportFile(
+    name: string,
+    file: string,
+    options: { at: PointInTime; replace: boolean; onProgress: (progress: TransferProgress) => void },
+  ): Promise<ExportResult> {
+    const at = driverPoint(options.at);
+    return exportDatabase(name, file, {
+      store: this.url,
+      replace: options.replace,
+      onProgress: options.onProgress,
+      ...(at !== undefined ? { at } : {}),
+    }).catch((err: unknown) => {
+      throw notFound(err, this.url);
+    });
   }
 
-  async pagesAt(name: string, point: PointInTime): Promise<PageSnapshot> {
-    // The driver resolves and checks the version (not in the future, not before creation or GC).
-    const cli = (await this.open(name, { create: false })) as DriverDatabase;
-    let version: string;
-    try {
-      const snapshot = await cli.db.at(await pinnedVersion(cli.db, point));
-      version = snapshot.version;
-      await snapshot.close();
-    } finally {
-      await cli.close();
-    }
-    const ref = await openDatabase(this.kv, name);
-    const [first] = await readPages(ref, [1], version);
-    // Never written: SQLite's empty database is the empty file.
-    const pageCount = first === undefined ? 0 : headerPageCount(first);
-    return {
-      version,
-      pageSize: ref.pageSize,
-      pageCount,
-      async read(from, count) {
-        const numbers = Array.from({ length: count }, (_, i) => from + i);
-        const pages = await readPages(ref, numbers, version);
-        return pages.map((p) => p ?? new Uint8Array(ref.pageSize));
-      },
-    };
-  }
-
-  close(): Promise<void> {
-    return releaseStore(this.key);
-  }
+  /** Nothing to release: each driver call and Database holds the store while it needs it. */
+  async close(): Promise<void> {}
 }
 
-/** Opens the store at `url`; without `create`, a store directory that does not exist is an error, not a new store. */
+/** The store at `url`; without `create`, a store directory that does not exist is an error, not a new store. */
 export async function openStore(url: string, options: { create: boolean }): Promise<CliStore> {
   const normalized = normalizeStoreUrl(url);
   if (!options.create && normalized.startsWith('lmdb:') && !existsSync(normalized.slice('lmdb:'.length))) {
     throw new CliError(`no store at ${url}: --store or MVDB_STORE names another; mvdb sql, shell and import create one`);
   }
-  const { key, kv } = await acquireStore(url);
-  return new DriverStore(url, key, kv);
+  return new DriverStore(url);
 }

@@ -4,6 +4,7 @@
  * driver is in connect.ts; commands depend only on these types.
  */
 
+import type { ExportResult, ImportResult, TransferProgress } from '../index.ts';
 import type { PointInTime } from './args.ts';
 import type { ResultSet } from './format.ts';
 
@@ -40,31 +41,19 @@ export interface CliDatabase {
   close(): Promise<void>;
 }
 
-/** The pages of one version of a database, for export. */
-export interface PageSnapshot {
-  version: string;
-  pageSize: number;
-  /** Pages in the file at this version (0 for a database nothing was written to). */
-  pageCount: number;
-  /** Pages first..first+count-1; a page never written reads as zeros, as in a sparse file. */
-  read(first: number, count: number): Promise<Uint8Array[]>;
-}
-
 export interface CliStore {
   /** The store URL as given (for messages). */
   readonly url: string;
   /** Opens a database; with create: false a missing one is an error that says how to list them. */
   open(name: string, options: { create: boolean }): Promise<CliDatabase>;
   list(): Promise<DatabaseSummary[]>;
-  /**
-   * Creates database `name` with `pages` (1..n, whole SQLite pages of
-   * `pageSize` bytes) as its content, in one commit; returns its version.
-   * Refuses a name that exists.
-   */
-  importPages(name: string, pageSize: number, pages: Map<number, Uint8Array>, clientTag: string): Promise<string>;
-  /** Deletes a database and its whole history. */
-  deleteDatabase(name: string): Promise<void>;
-  /** The pages of `name` at `point`. */
-  pagesAt(name: string, point: PointInTime): Promise<PageSnapshot>;
+  /** Creates database `name` from the SQLite file `file` (checked by SQLite); refuses a name that exists. */
+  importFile(name: string, file: string, options: { clientTag: string; onProgress: (progress: TransferProgress) => void }): Promise<ImportResult>;
+  /** Writes `name` at `at` to the SQLite file `file`; `replace` lets it replace an existing file. */
+  exportFile(
+    name: string,
+    file: string,
+    options: { at: PointInTime; replace: boolean; onProgress: (progress: TransferProgress) => void },
+  ): Promise<ExportResult>;
   close(): Promise<void>;
 }

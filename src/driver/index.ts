@@ -3,7 +3,7 @@ import type { Kv } from '../kv/types.ts';
 import { deleteDatabase as deleteFromStore, head, listDatabases as listInStore, openDatabase, type DatabaseInfo } from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError } from './errors.ts';
-import { DEFAULT_STORE, acquireStore, releaseStore } from './store.ts';
+import { DEFAULT_STORE, acquireStore, releaseStore, withStore } from './store.ts';
 
 export interface OpenOptions {
   /** Where the database lives: a store URL (default './mvdb-data', an LMDB directory) or an open Kv. */
@@ -65,18 +65,6 @@ export function deleteDatabase(name: string, options: StoreOptions = {}): Promis
   return withStore(options, (kv) => deleteFromStore(kv, name));
 }
 
-async function withStore<T>(options: StoreOptions, body: (kv: Kv) => Promise<T>): Promise<T> {
-  if (options === null || typeof options !== 'object') throw new ArgumentError('options must be an object');
-  const store = options.store ?? DEFAULT_STORE;
-  if (typeof store !== 'string') return body(store);
-  const shared = await acquireStore(store);
-  try {
-    return await body(shared.kv);
-  } finally {
-    await releaseStore(shared.key);
-  }
-}
-
 function validate(options: OpenOptions): DatabaseSettings {
   if (options === null || typeof options !== 'object') throw new ArgumentError('open() options must be an object');
   for (const key of Object.keys(options)) {
@@ -108,3 +96,5 @@ export { SqliteError, ArgumentError, ClosedError } from './errors.ts';
 export { parsePointInTime, POINT_IN_TIME_FORMS, type PointInTime } from './time.ts';
 export { setMaxOpenConnections, DEFAULT_MAX_OPEN_CONNECTIONS } from './pool.ts';
 export { DEFAULT_STORE, normalizeStoreUrl } from './store.ts';
+export { importDatabase, exportDatabase } from './file-image.ts';
+export type { ImportOptions, ImportResult, ExportOptions, ExportResult, TransferProgress } from './file-image.ts';

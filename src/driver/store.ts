@@ -57,3 +57,16 @@ export async function releaseStore(key: string): Promise<void> {
   stores.delete(key);
   await (await entry.kv).close();
 }
+
+/** Runs `body` on the Kv of `options.store` (a URL, acquired for the call; or an open Kv). */
+export async function withStore<T>(options: { store?: string | Kv }, body: (kv: Kv) => Promise<T>): Promise<T> {
+  if (options === null || typeof options !== 'object') throw new ArgumentError('options must be an object');
+  const store = options.store ?? DEFAULT_STORE;
+  if (typeof store !== 'string') return body(store);
+  const shared = await acquireStore(store);
+  try {
+    return await body(shared.kv);
+  } finally {
+    await releaseStore(shared.key);
+  }
+}

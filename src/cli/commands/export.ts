@@ -1,6 +1,7 @@
 /**
  * `mvdb export <db> <out.sqlite> [--at <version|time>]`: one version of a
- * database as an ordinary SQLite file that sqlite3 and every driver open.
+ * database as an ordinary SQLite file that sqlite3 and every driver open
+ * (the driver's exportDatabase, which writes the file atomically).
  */
 
 import type { Command } from 'commander';
@@ -9,11 +10,7 @@ import { parsePointInTime, type PointInTime } from '../args.ts';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { jsonValue } from '../format.ts';
-import { startProgress } from '../progress.ts';
-import { writeFileAtomically } from '../sqlite-file.ts';
-
-/** Pages read per round trip. */
-const BATCH_PAGES = 256;
+import { startProgress, type Progress } from '../progress.ts';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -25,25 +22,26 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --force', 'replace the file if it exists')
     .action(async (name: string, file: string, opts: { at?: string; force?: boolean }, command: Command) => {
       const globals = ctx.globals(command);
-      const point: PointInTime = opts.at === undefined ? { kind: 'head' } : parsePointInTime(opts.at);
+      const at: PointInTime = opts.at === undefined ? { kind: 'head' } : parsePointInTime(opts.at);
       if (!opts.force && existsSync(file)) throw new CliError(`${file} already exists; choose another name or add --force to replace it`);
       await ctx.withStore(globals, { create: false }, async (store) => {
-        const snapshot = await store.pagesAt(name, point);
-        const progress = startProgress(ctx.io.stderr, snapshot.pageCount, 'pages', `writing ${file}`);
+        let writing: Progress | undefined;
+        let result;
         try {
-          await writeFileAtomically(file, async (append) => {
-            for (let first = 1; first <= snapshot.pageCount; first += BATCH_PAGES) {
-              const pages = await snapshot.read(first, Math.min(BATCH_PAGES, snapshot.pageCount - first + 1));
-              await append(Buffer.concat(pages));
-              progress.update(first + pages.length - 1);
-            }
+          result = await store.exportFile(name, file, {
+            at,
+            replace: opts.force === true,
+            onProgress: (p) => {
+              writing ??= startProgress(ctx.io.stderr, p.total, 'pages', `writing ${file}`);
+              writing.update(p.done);
+            },
           });
         } finally {
-          progress.stop();
+          writing?.stop();
         }
-        const summary = { database: name, version: snapshot.version, file, pages: snapshot.pageCount, bytes: snapshot.pageCount * snapshot.pageSize };
+        const summary = { database: name, version: result.version, file, pages: result.pages, bytes: result.pages * result.pageSize };
         if (globals.json) ctx.out(`${jsonValue(summary)}\n`);
-        else ctx.out(`exported ${name} at ${snapshot.version} to ${file}: ${summary.pages} pages (${summary.bytes} bytes)\n`);
+        else ctx.out(`exported ${name} at ${result.version} to ${file}: ${summary.pages} pages (${summary.bytes} bytes)\n`);
       });
     });
 }
