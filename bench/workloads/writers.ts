@@ -84,7 +84,7 @@ async function connectionPool(ctx: RunContext, loc: DbLocation, size: number): P
 export const writers: Workload = {
   id: 'writers',
   title: 'Concurrent writers',
-  describe: (s) => `${counts(s).join(', ')} writers for ${durationMs(s) / 1000} s each, every transaction one UPDATE: of a random row in the writer's own ${ROWS_PER_WRITER.toLocaleString('en')} rows (disjoint), or of one shared counter row (hot). Total commits/s; conflict rate = lost transactions / attempts.`,
+  describe: (s) => `${counts(s).join(', ')} writers for ${durationMs(s) / 1000} s each (after ${durationMs(s) / 2000} s of all writers warming up), every transaction one UPDATE: of a random row in the writer's own ${ROWS_PER_WRITER.toLocaleString('en')} rows (disjoint), or of one shared counter row (hot). Total commits/s; conflict rate = lost transactions / attempts.`,
   applies: (sys) => sys.writers.length > 0,
   chartScale: 'per-unit',
   reps: (s) => Math.min(s.reps, 3),
@@ -97,6 +97,9 @@ export const writers: Workload = {
     for (const mode of ctx.sys.writers) {
       const pool = mode === 'processes' ? await processPool(ctx.sys.id, loc, Math.max(...ks)) : await connectionPool(ctx, loc, Math.max(...ks));
       try {
+        // Warm-up: every writer commits for a while first, so the first measured case (one writer) does
+        // not also pay for JIT compilation and cold caches in fresh processes.
+        await pool.run(Math.max(...ks), 'disjoint', durationMs(ctx.sizes) / 2);
         for (const pattern of ['disjoint', 'hot'] as const) {
           for (const k of ks) {
             const before = await total(setup, pattern);
