@@ -17,7 +17,16 @@
  */
 import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
 import * as VFS from '@journeyapps/wa-sqlite/src/VFS.js';
-import { ConflictError, changes, commitPages, head, readPages, type DatabaseRef, type Version } from '../src/engine/index.ts';
+import {
+  ConflictError,
+  changes,
+  commitPages,
+  head,
+  headAndChanges,
+  readPages,
+  type DatabaseRef,
+  type Version,
+} from '../src/engine/index.ts';
 import { ReadOnlyError, UnsupportedError } from './errors.ts';
 import { MemoryFile } from './memory-file.ts';
 import { PageCache } from './page-cache.ts';
@@ -95,6 +104,8 @@ interface MainFile {
    * Reads at that version may keep SQLite's cache (no counter change, no xRead per page).
    */
   sqliteValidAt: Version | undefined;
+  /** The kv read version of the last head check: cache.version was the head then. */
+  headReadVersion: bigint | undefined;
   /** Pages SQLite wrote in this transaction, not committed yet. */
   dirty: Map<number, Uint8Array>;
   /** File size while this transaction has written or truncated; otherwise it comes from page 1. */
@@ -205,6 +216,7 @@ export class PageStoreVfs extends FacadeVFS {
           readSetComplete: true,
           writeHint: false,
           sqliteValidAt: undefined,
+          headReadVersion: undefined,
           dirty: new Map(),
           txSize: undefined,
           counter: 0,
@@ -457,8 +469,15 @@ export class PageStoreVfs extends FacadeVFS {
 
   /** A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set. */
   async #beginSnapshot(file: MainFile): Promise<void> {
-    const version = this.options.pinned ?? (await head(file.ref));
-    const unchanged = await this.#moveCacheTo(file, version);
+    let version: Version;
+    let changed: number[] | 'all' | undefined;
+    if (this.options.pinned !== undefined) version = this.options.pinned;
+    else {
+      const check = await headAndChanges(file.ref, file.cache.version, file.headReadVersion);
+      ({ head: version, changed } = check);
+      file.headReadVersion = check.readVersion;
+    }
+    const unchanged = await this.#moveCacheTo(file, version, changed);
     file.snapshot = version;
     file.readSet.clear();
     file.failedCommit = undefined;
@@ -487,16 +506,17 @@ export class PageStoreVfs extends FacadeVFS {
   }
 
   /**
-   * Evicts what changed between the cache's version and `version` (our own last commit excepted).
+   * Evicts what changed between the cache's version and `version` (our own last commit excepted);
+   * `knownChanges`: those changes when the caller already read them.
    * True when SQLite's own cache still matches `version`: it matched the cache's version, and
    * nothing changed since but pages of our own last commit (SQLite wrote those itself).
    */
-  async #moveCacheTo(file: MainFile, version: Version): Promise<boolean> {
+  async #moveCacheTo(file: MainFile, version: Version, knownChanges?: number[] | 'all'): Promise<boolean> {
     const { cache } = file;
     let sqliteValid = file.sqliteValidAt !== undefined && file.sqliteValidAt === cache.version;
     if (cache.version !== version) {
       if (cache.version !== undefined) {
-        const changed = await changes(file.ref, cache.version, version);
+        const changed = knownChanges ?? (await changes(file.ref, cache.version, version));
         const own = file.ownCommit?.version === version ? file.ownCommit.pages : undefined;
         if (changed === 'all') {
           cache.clear();
