@@ -42,7 +42,7 @@ export class EmbeddedTransaction implements KvTransaction {
   #snapshot: StorageSnapshot | undefined;
   #readVersion: bigint | undefined;
   #readAt = 0;
-  #expiry: NodeJS.Timeout | undefined;
+  #reader: KvReader | undefined;
 
   #writes = new WriteBuffer();
   #readConflicts = new RangeSet();
@@ -76,10 +76,12 @@ export class EmbeddedTransaction implements KvTransaction {
   }
 
   snapshot(): KvReader {
-    return {
+    // One reader per transaction: engine reads ask for it on every call.
+    this.#reader ??= {
       get: async (key) => this.#get(key, true),
       getRange: async (begin, end, options) => this.#getRange(begin, end, options, true),
     };
+    return this.#reader;
   }
 
   set(key: Bytes, value: Bytes): void {
@@ -226,7 +228,9 @@ export class EmbeddedTransaction implements KvTransaction {
     if (!checkRange(begin, end, 'getRange')) return [];
     const reverse = options.reverse === true;
     const snap = this.#pin();
-    const rows = this.#mergedRange(snap, begin, end, limit || Infinity, reverse);
+    const rows = this.#writes.isEmpty
+      ? this.#storedRange(snap, begin, end, limit, reverse)
+      : this.#mergedRange(snap, begin, end, limit || Infinity, reverse);
 
     // The span this read depended on (FoundationDB: a limit-trimmed read covers up to its last key).
     let from = begin;
@@ -241,6 +245,13 @@ export class EmbeddedTransaction implements KvTransaction {
       for (const part of this.#writes.storageParts(from, to)) this.#readConflicts.add(part.begin.slice(), part.end.slice());
     }
     return rows;
+  }
+
+  /** The store's rows when this transaction has written nothing: one store read, nothing to merge. */
+  #storedRange(snap: StorageSnapshot, begin: Bytes, end: Bytes, limit: number, reverse: boolean): KeyValue[] {
+    const range = this.#clamp(begin, end);
+    if (range === undefined) return [];
+    return snap.getRange(range.begin, range.end, limit > 0 ? { limit, reverse } : { reverse });
   }
 
   /** The store's rows overlaid with this transaction's writes, in order, up to `limit`. */
@@ -282,8 +293,7 @@ export class EmbeddedTransaction implements KvTransaction {
       this.#readVersion = snap.version;
       this.#readAt = this.#now();
       // A snapshot older than the lifetime can never be read again: free it even if the caller forgets us.
-      this.#expiry = setTimeout(() => this.#releaseSnapshot(), MAX_TRANSACTION_LIFE_MS + 100);
-      this.#expiry.unref();
+      expiring.add(this, () => this.#releaseSnapshot());
       return snap;
     }
     if (this.#snapshot === undefined || this.#age() > MAX_TRANSACTION_LIFE_MS) throw tooOld();
@@ -304,9 +314,9 @@ export class EmbeddedTransaction implements KvTransaction {
   }
 
   #releaseSnapshot(): void {
-    clearTimeout(this.#expiry);
-    this.#expiry = undefined;
-    this.#snapshot?.release();
+    if (this.#snapshot === undefined) return;
+    expiring.delete(this);
+    this.#snapshot.release();
     this.#snapshot = undefined;
   }
 
@@ -348,6 +358,43 @@ export class EmbeddedTransaction implements KvTransaction {
     );
   }
 }
+
+/**
+ * Pinned snapshots of live transactions, swept about once a second: one shared timer instead of a
+ * timer per transaction. A snapshot is released after the transaction lifetime (plus up to one sweep)
+ * even when its transaction is never committed or cancelled.
+ */
+class ExpiringSnapshots {
+  readonly #pinnedAt = new Map<object, { at: number; release: () => void }>();
+  #timer: NodeJS.Timeout | undefined;
+
+  add(owner: object, release: () => void): void {
+    this.#pinnedAt.set(owner, { at: performance.now(), release });
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#sweep(), 1000);
+      this.#timer.unref();
+    }
+  }
+
+  delete(owner: object): void {
+    this.#pinnedAt.delete(owner);
+  }
+
+  #sweep(): void {
+    const expired = performance.now() - MAX_TRANSACTION_LIFE_MS - 100;
+    // Oldest first (insertion order): stop at the first one still young.
+    for (const { at, release } of this.#pinnedAt.values()) {
+      if (at > expired) break;
+      release();
+    }
+    if (this.#pinnedAt.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
+const expiring = new ExpiringSnapshots();
 
 /**
  * [begin, end) as a range with the same storable keys (none longer than maxKeyBytes) but

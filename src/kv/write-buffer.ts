@@ -31,6 +31,11 @@ export class WriteBuffer {
   /** Where a pending versionstamped key may land: reads reaching it fail with 1036, as on FoundationDB. */
   #unreadable = new RangeSet();
 
+  /** No pending write, clear or versionstamped key: reads go straight to the store. */
+  get isEmpty(): boolean {
+    return this.#keys.length === 0 && this.#clears.isEmpty && this.#stampedKeys.length === 0;
+  }
+
   set(key: Bytes, value: Bytes): void {
     this.#put(key, { kind: 'set', value });
   }
