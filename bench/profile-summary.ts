@@ -59,6 +59,7 @@ export function summarize(p: Profile, top = 25): string {
     const fns = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = byId.get(cur)!.callFrame;
+      if (f.functionName === '(root)') continue;
       layers.add(layerOf(f));
       fns.add(fname(f));
     }

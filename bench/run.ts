@@ -31,11 +31,12 @@ const program = new Command('bench')
   .option('--reps <n>', 'repetitions per workload (median reported; default 3, quick 1)', positiveInt)
   .option('--out <dir>', 'output directory (default bench/results, or bench/results/quick with --quick)')
   .option('--keep', 'keep the scratch directory with the databases')
+  .option('--cpu-prof <dir>', "write a CPU profile of each workload's last repetition per system (summarize with bench/profile-summary.ts)")
   .option('--list', 'list workloads and systems, then exit')
   .showHelpAfterError();
 
 program.parse();
-const o = program.opts<{ quick?: boolean; only?: string; systems?: string; reps?: number; out?: string; keep?: boolean; list?: boolean }>();
+const o = program.opts<{ quick?: boolean; only?: string; systems?: string; reps?: number; out?: string; keep?: boolean; list?: boolean; cpuProf?: string }>();
 
 const systemsAll = allSystems();
 if (o.list) {
@@ -57,7 +58,7 @@ const sizes = { quick, reps: o.reps ?? (quick ? 1 : 3) };
 const out = o.out ?? fileURLToPath(new URL(quick ? './results/quick/' : './results/', import.meta.url));
 const log = (msg: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-const result = await runBench({ sizes, systems, workloads, keepScratch: Boolean(o.keep), log });
+const result = await runBench({ sizes, systems, workloads, keepScratch: Boolean(o.keep), profileDir: o.cpuProf, log });
 const files = writeReport(result, out);
 log(`wrote ${files.length} files to ${out}`);
 const errors = result.workloads.reduce((n, w) => n + w.errors.length, 0);

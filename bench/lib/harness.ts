@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { loadAverage, machineInfo, type MachineInfo } from './machine.ts';
+import { profiled } from './profiler.ts';
 import { median } from './time.ts';
 import type { Conn, DbLocation, RunContext, Sample, Sizes, System, Workload } from './types.ts';
 
@@ -98,6 +99,8 @@ export interface HarnessOptions {
   systems: System[];
   workloads: Workload[];
   keepScratch: boolean;
+  /** Write a CPU profile of each workload's last repetition on each system into this directory. */
+  profileDir?: string | undefined;
   log(msg: string): void;
 }
 
@@ -134,7 +137,8 @@ export async function runBench(opts: HarnessOptions): Promise<BenchResult> {
           };
           const ts = performance.now();
           try {
-            const got = await w.run(ctx);
+            const profileFile = opts.profileDir && rep === reps - 1 ? join(opts.profileDir, `${w.id}.${st.sys.id}.cpuprofile`) : undefined;
+            const got = profileFile ? await profiled(profileFile, () => w.run(ctx)) : await w.run(ctx);
             samples.set(st.sys.id, [...(samples.get(st.sys.id) ?? []), got]);
             opts.log(`${w.id} rep ${rep + 1}/${reps} ${st.sys.id}: ${got.map((s) => `${s.case} ${fmt(s.value)} ${s.unit}`).join('; ')} (${((performance.now() - ts) / 1000).toFixed(1)} s)`);
           } catch (err) {

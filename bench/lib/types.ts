@@ -38,6 +38,8 @@ export interface System {
   versioned: boolean;
   /** How concurrent writers run: separate processes, connections in one process, or not at all. */
   writers: ReadonlyArray<'processes' | 'connections'>;
+  /** Loads code the system would otherwise import on first open (cold open times the open, not module loading). */
+  preload?(): Promise<void>;
   /** Opens (creating if needed) the database at `loc`. */
   open(loc: DbLocation): Promise<Conn>;
   /** Systems that close idle connections past a cap (an LRU): the cap and how to change it. */

@@ -42,11 +42,22 @@ function wrap(db: Database, q: Queryable = db): Conn {
   return conn;
 }
 
-function mvdbSystem(id: string, label: string, persistent: boolean, store: (loc: DbLocation) => string, name: (loc: DbLocation) => string = (l) => l.name): System {
+interface Variant {
+  id: string;
+  label: string;
+  persistent: boolean;
+  store(loc: DbLocation): string;
+  name?(loc: DbLocation): string;
+  /** The kv backend module the store loads on first use (src/kv/index.ts imports backends lazily). */
+  backend?(): Promise<unknown>;
+}
+
+function mvdbSystem({ id, label, persistent, store, name = (l) => l.name, backend }: Variant): System {
   return {
     id,
     label,
     persistent,
+    ...(backend ? { preload: async () => void (await backend()) } : {}),
     versioned: true,
     writers: persistent ? ['processes', 'connections'] : ['connections'],
     async open(loc) {
@@ -63,11 +74,24 @@ function mvdbSystem(id: string, label: string, persistent: boolean, store: (loc:
 }
 
 // One in-process store for the whole bench process; database names are unique per run.
-export const mvdbMemory = mvdbSystem('mvdb-memory', 'mvdb memory store', false, () => 'memory:bench');
+export const mvdbMemory = mvdbSystem({ id: 'mvdb-memory', label: 'mvdb memory store', persistent: false, store: () => 'memory:bench' });
 
 // One LMDB environment per run (in the system's scratch directory) holding all of its databases.
-export const mvdbLmdb = mvdbSystem('mvdb-lmdb', 'mvdb on LMDB', true, (loc) => `lmdb:${join(loc.dir, 'store')}`);
+export const mvdbLmdb = mvdbSystem({
+  id: 'mvdb-lmdb',
+  label: 'mvdb on LMDB',
+  persistent: true,
+  store: (loc) => `lmdb:${join(loc.dir, 'store')}`,
+  backend: () => import('../../src/kv/lmdb.ts'),
+});
 
 // FoundationDB keeps databases between runs: names get a prefix unique to this run's scratch directory.
 const runPrefix = (loc: DbLocation): string => createHash('sha256').update(loc.dir).digest('hex').slice(0, 12);
-export const mvdbFdb = mvdbSystem('mvdb-fdb', 'mvdb on FoundationDB', true, () => 'fdb:', (loc) => `bench-${runPrefix(loc)}-${loc.name}`);
+export const mvdbFdb = mvdbSystem({
+  id: 'mvdb-fdb',
+  label: 'mvdb on FoundationDB',
+  persistent: true,
+  store: () => 'fdb:',
+  name: (loc) => `bench-${runPrefix(loc)}-${loc.name}`,
+  backend: () => import('../../src/kv/fdb.ts'),
+});
