@@ -8,7 +8,7 @@
 import type { Database } from '../../../src/index.ts';
 import { between } from '../helpers.ts';
 
-export const LEDGER_SCHEMA = `
+const LEDGER_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger(id INTEGER PRIMARY KEY, amount INTEGER NOT NULL, size INTEGER NOT NULL, payload BLOB NOT NULL);
   CREATE INDEX IF NOT EXISTS ledger_amount ON ledger(amount);
   CREATE TABLE IF NOT EXISTS totals(id INTEGER PRIMARY KEY CHECK (id = 1), txs INTEGER NOT NULL, sum INTEGER NOT NULL);
@@ -116,8 +116,8 @@ export interface StoreCheck {
 /**
  * What must hold after a writer died at any moment: every acknowledged commit is there (the head
  * has at least as many entries, and each acknowledged version reads back exactly what its writer
- * saw), the head passes integrity_check with intact payloads, the log's versions strictly increase,
- * and every logged version not in `checked` is readable and keeps the invariants (integrity_check
+ * saw, in commit order), the head passes integrity_check with intact payloads, the log's versions
+ * strictly increase, and every logged version not in `checked` is readable and keeps the invariants (integrity_check
  * at one in `integrityEvery` of them, and always at the newest).
  */
 export async function checkLedgerStore(
@@ -148,6 +148,13 @@ export async function checkLedgerStore(
     const inLog = new Set(versions);
     const byVersion = new Map(acks.map((a) => [a.version, a]));
     for (const ack of acks) if (!inLog.has(ack.version)) problems.push(`acknowledged version ${ack.version} is not in the log`);
+    // Entry k+1 was committed after entry k: its version is larger.
+    const ordered = [...acks].sort((a, b) => a.txs - b.txs);
+    for (let i = 1; i < ordered.length; i++) {
+      if (ordered[i - 1]!.version >= ordered[i]!.version) {
+        problems.push(`entry ${ordered[i]!.txs} was acknowledged at ${ordered[i]!.version}, not after entry ${ordered[i - 1]!.txs} at ${ordered[i - 1]!.version}`);
+      }
+    }
 
     const every = options.integrityEvery ?? 1;
     const toCheck = versions.filter((v) => !options.checked?.has(v));
