@@ -14,6 +14,8 @@ export interface MachineInfo {
 }
 
 function gitCommit(): string {
+  // A run from an exported snapshot (git archive) has no .git: the caller names the commit.
+  if (process.env.BENCH_GIT_COMMIT) return process.env.BENCH_GIT_COMMIT;
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {

@@ -5,6 +5,12 @@ import { ConflictError, DEFAULT_MAX_OPEN_CONNECTIONS, open, setMaxOpenConnection
 import type { Conn, DbLocation, Param, Row, System } from '../lib/types.ts';
 
 type Queryable = Database | Transaction;
+
+/** For profiling only: BENCH_MVDB_CACHE_PAGES overrides the page cache size (default: mvdb's own). */
+function openOptions(): { cachePages?: number } {
+  const pages = Number(process.env.BENCH_MVDB_CACHE_PAGES);
+  return Number.isInteger(pages) && pages > 0 ? { cachePages: pages } : {};
+}
 const ARRAY = { rowMode: 'array' } as const;
 
 function wrap(db: Database, q: Queryable = db): Conn {
@@ -61,7 +67,7 @@ function mvdbSystem({ id, label, persistent, store, name = (l) => l.name, backen
     versioned: true,
     writers: persistent ? ['processes', 'connections'] : ['connections'],
     async open(loc) {
-      return wrap(await open(name(loc), { store: store(loc) }));
+      return wrap(await open(name(loc), { store: store(loc), ...openOptions() }));
     },
     async sqliteVersion() {
       const db = await open('version-probe', { store: 'memory:' });
