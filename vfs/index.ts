@@ -33,3 +33,29 @@ export {
   type CommitInfo,
   type LogOptions,
 } from '../src/engine/index.ts';
+// History management (retention, GC, tags, forks, restore, diff) for the driver.
+export {
+  readPages,
+  setRetention,
+  collectGarbage,
+  createTag,
+  listTags,
+  deleteTag,
+  resolveTag,
+  forkDatabase,
+  listForks,
+  restoreTo,
+  differingPages,
+  DatabaseHasForksError,
+  TagNotFoundError,
+  TagExistsError,
+  type GcOptions,
+  type GcReport,
+  type GcProgress,
+  type GcPhase,
+  type Pin,
+  type TagInfo,
+  type ForkInfo,
+  type RestoreResult,
+} from '../src/engine/index.ts';
+export { emptyPageOne, headerPageCount } from './page-one.ts';

@@ -6,18 +6,41 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ConflictError,
   Serializer,
+  collectGarbage,
+  createTag,
+  deleteTag,
+  forkDatabase,
   head,
+  listForks,
+  listTags,
   log,
   openDatabase,
   parseVersion,
+  resolveTag,
+  setRetention,
   versionAt,
   type CommitInfo,
   type DatabaseRef,
+  type ForkInfo,
+  type GcOptions,
+  type GcReport,
   type LogOptions,
+  type RestoreResult,
+  type TagInfo,
   type Version,
 } from '../../vfs/index.ts';
 import { Connection, type RetryPolicy, type StatementResult } from './connection.ts';
 import { ArgumentError, ClosedError } from './errors.ts';
+import { diffVersions, type DatabaseDiff, type DiffOptions } from './diff.ts';
+import {
+  TAG_PREFIX,
+  historyOf,
+  parseDuration,
+  restoreVersion,
+  scheduleGc,
+  type AutoGcOptions,
+  type HistoryInfo,
+} from './history.ts';
 import { pool, type PoolMember } from './pool.ts';
 import { acquireStore, releaseStore } from './store.ts';
 import { parsePointInTime, type PointInTime } from './time.ts';
@@ -185,6 +208,7 @@ export class Database extends Queryable implements PoolMember {
   #connection: Connection | undefined;
   #version: Version;
   #closed = false;
+  #stopAutoGc: (() => void) | undefined;
 
   /** Use open() or db.at(); the store reference (`storeKey`) is released by close(). */
   constructor(ref: DatabaseRef, storeKey: string | undefined, version: Version, settings: DatabaseSettings, snapshot?: Version) {
@@ -253,10 +277,7 @@ export class Database extends Queryable implements PoolMember {
   /** A read-only Database pinned at a version, or at the version current at a time ("3 days ago", a Date, ...). */
   async at(point: PointInTime): Promise<Database> {
     const version = await this.versionAt(point);
-    const created = this.#createdVersion();
-    if (version < created) {
-      throw new ArgumentError(`database ${JSON.stringify(this.name)} did not exist at version ${version}: it was created at ${created}`);
-    }
+    this.#assertExisted(version);
     const storeKey = this.#storeKey === undefined ? undefined : (await acquireStore(this.#storeKey)).key;
     const snapshot = new Database(this.#ref, storeKey, version, this.#settings, version);
     try {
@@ -272,6 +293,7 @@ export class Database extends Queryable implements PoolMember {
   /** The version current at `point` (a time: the newest commit at or before it; a version: itself). */
   async versionAt(point: PointInTime): Promise<Version> {
     this.#assertOpen();
+    if (typeof point === 'string' && point.startsWith(TAG_PREFIX)) return resolveTag(this.#ref, point.slice(TAG_PREFIX.length));
     const parsed = parsePointInTime(point);
     if ('version' in parsed) return parsed.version;
     return versionAt(this.#ref, parsed.time);
@@ -283,9 +305,118 @@ export class Database extends Queryable implements PoolMember {
     return log(this.#ref, options);
   }
 
+  // ---- history: retention and GC, tags, forks, restore, diff (helpers in history.ts and diff.ts) ----
+
+  /** Sets how long history stays readable: ms, or a duration ("7 days", "12h"). GC may drop what is older. */
+  async setRetention(retention: number | string): Promise<void> {
+    this.#assertOpen();
+    await setRetention(this.#ref, parseDuration(retention, 'retention'));
+  }
+
+  /** Retention, the oldest readable version, tags, forks, and what this database was forked from. */
+  history(): Promise<HistoryInfo> {
+    this.#assertOpen();
+    return historyOf(this.#ref);
+  }
+
+  /**
+   * Garbage-collects history older than the retention window (never a tagged version or a fork's base).
+   * With { dryRun: true }: what would be freed, nothing deleted. Safe beside readers and writers.
+   */
+  gc(options?: GcOptions): Promise<GcReport> {
+    this.#assertOpen();
+    return collectGarbage(this.#ref, options);
+  }
+
+  /** Runs gc() every `intervalMs` until the returned function (or close()) stops it. */
+  startAutoGc(intervalMs: number, options?: AutoGcOptions): () => void {
+    this.#assertOpen();
+    this.#stopAutoGc?.();
+    const stop = scheduleGc((o) => this.gc(o), intervalMs, options);
+    this.#stopAutoGc = () => {
+      stop();
+      this.#stopAutoGc = undefined;
+    };
+    return this.#stopAutoGc;
+  }
+
+  /** Names a version (default: this handle's snapshot, else the head); the tag keeps it readable. */
+  async tag(name: string, point?: PointInTime): Promise<TagInfo> {
+    this.#assertOpen();
+    const version = point !== undefined ? await this.versionAt(point) : this.snapshot;
+    return createTag(this.#ref, name, version);
+  }
+
+  tags(): Promise<TagInfo[]> {
+    this.#assertOpen();
+    return listTags(this.#ref);
+  }
+
+  /** Removes a tag: GC may then drop its version once it is older than the retention window. */
+  untag(name: string): Promise<void> {
+    this.#assertOpen();
+    return deleteTag(this.#ref, name);
+  }
+
+  /**
+   * A new database `name` whose history starts at `at` (default: this handle's snapshot, else the head),
+   * created in O(1): it reads this database's pages as of `at` until it writes its own. Close it when done.
+   */
+  async fork(name: string, options: { at?: PointInTime; retention?: number | string } = {}): Promise<Database> {
+    this.#assertOpen();
+    if (options === null || typeof options !== 'object') throw new ArgumentError('fork() options must be an object: { at?, retention? }');
+    const at = options.at !== undefined ? await this.versionAt(options.at) : this.snapshot;
+    const ref = await forkDatabase(this.#ref, name, {
+      ...(at !== undefined ? { at } : {}),
+      ...(options.retention !== undefined ? { retentionMs: parseDuration(options.retention, 'retention') } : {}),
+    });
+    const storeKey = this.#storeKey === undefined ? undefined : (await acquireStore(this.#storeKey)).key;
+    return new Database(ref, storeKey, await head(ref), this.#settings);
+  }
+
+  /** The forks of this database and the versions they start from. */
+  forks(): Promise<ForkInfo[]> {
+    this.#assertOpen();
+    return listForks(this.#ref);
+  }
+
+  /**
+   * A new commit whose content equals `point` (a version, time or "tag:<name>"). Nothing is destroyed:
+   * `previous` (the head before) stays readable, and restoreTo(previous) undoes it.
+   */
+  async restoreTo(point: PointInTime): Promise<RestoreResult> {
+    this.#assertOpen();
+    if (this.snapshot !== undefined) {
+      throw new ArgumentError(`restoreTo() writes a commit: call it on the database, not on a read-only snapshot from at()`);
+    }
+    const version = await this.versionAt(point);
+    this.#assertExisted(version);
+    const result = await restoreVersion(this.#ref, version, this.#settings.clientTag);
+    if (result.version > this.#version) this.#version = result.version;
+    return result;
+  }
+
+  /**
+   * What changed from `from` to `to` (default: the head): schema objects, indexes, and inserted, updated
+   * and deleted rows of every table (by INTEGER PRIMARY KEY or rowid; WITHOUT ROWID tables by primary key).
+   */
+  async diff(from: PointInTime, to?: PointInTime, options?: DiffOptions): Promise<DatabaseDiff> {
+    this.#assertOpen();
+    const [a, b] = await Promise.all([this.at(from), to === undefined ? this.at(await this.head()) : this.at(to)]);
+    try {
+      return await diffVersions(
+        { ref: this.#ref, from: { version: a.snapshot!, db: a }, to: { version: b.snapshot!, db: b }, bigint: this.#settings.bigint },
+        options,
+      );
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopAutoGc?.();
     pool.remove(this);
     await this.#lock.run(async () => {
       const connection = this.#connection;
@@ -385,6 +516,13 @@ export class Database extends Queryable implements PoolMember {
   #noteVersion(conn: Connection): void {
     const seen = conn.vfs.lastVersion(this.name);
     if (seen !== undefined && seen > this.#version) this.#version = seen;
+  }
+
+  #assertExisted(version: Version): void {
+    const created = this.#createdVersion();
+    if (version < created) {
+      throw new ArgumentError(`database ${JSON.stringify(this.name)} did not exist at version ${version}: it was created at ${created}`);
+    }
   }
 
   #createdVersion(): Version {

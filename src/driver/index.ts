@@ -3,6 +3,7 @@ import type { Kv } from '../kv/types.ts';
 import { deleteDatabase as deleteFromStore, head, listDatabases as listInStore, openDatabase, type DatabaseInfo } from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError } from './errors.ts';
+import { parseDuration } from './history.ts';
 import { DEFAULT_STORE, acquireStore, releaseStore, withStore } from './store.ts';
 
 export interface OpenOptions {
@@ -20,9 +21,13 @@ export interface OpenOptions {
   retries?: number;
   /** Stored with every commit in the database's log. */
   clientTag?: string;
+  /** Retention window of a database created by this call: ms or a duration such as "30 days" (default 7 days). */
+  retention?: number | string;
+  /** Run GC every this many ms while the Database is open (see Database.startAutoGc). */
+  gcIntervalMs?: number;
 }
 
-const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 'retries', 'clientTag'];
+const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 'retries', 'clientTag', 'retention', 'gcIntervalMs'];
 
 /** Opens (by default creating) database `name` in a store. Close it when done. */
 export async function open(name: string, options: OpenOptions = {}): Promise<Database> {
@@ -34,8 +39,11 @@ export async function open(name: string, options: OpenOptions = {}): Promise<Dat
     const ref = await openDatabase(kv, name, {
       create: options.create ?? true,
       ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+      ...(options.retention !== undefined ? { retentionMs: parseDuration(options.retention, 'retention') } : {}),
     });
-    return new Database(ref, shared?.key, await head(ref), settings);
+    const db = new Database(ref, shared?.key, await head(ref), settings);
+    if (options.gcIntervalMs !== undefined) db.startAutoGc(options.gcIntervalMs);
+    return db;
   } catch (error) {
     if (shared !== undefined) await releaseStore(shared.key);
     throw error;
@@ -86,10 +94,17 @@ function validate(options: OpenOptions): DatabaseSettings {
   if (clientTag !== undefined && (typeof clientTag !== 'string' || Buffer.byteLength(clientTag) > 255)) {
     throw new ArgumentError('clientTag must be a string of at most 255 UTF-8 bytes');
   }
+  if (options.retention !== undefined) parseDuration(options.retention, 'retention');
+  const { gcIntervalMs } = options;
+  if (gcIntervalMs !== undefined && (!Number.isInteger(gcIntervalMs) || gcIntervalMs < 1)) {
+    throw new ArgumentError(`gcIntervalMs must be a whole number of milliseconds >= 1, got ${String(gcIntervalMs)}`);
+  }
   return { bigint: bigint ?? false, cachePages, retries: retries ?? 10, clientTag };
 }
 
 export { Database, Statement, Transaction, Queryable } from './database.ts';
+export type { HistoryInfo, AutoGcOptions } from './history.ts';
+export type { DatabaseDiff, TableDiff, IndexDiff, SchemaDiff, RowChange, RowUpdate, DiffOptions, Change } from './diff.ts';
 export type { QueryOptions, RunResult, ResultSet, TransactionOptions } from './database.ts';
 export type { Params, Row, SqlValue, BindValue } from './values.ts';
 export { SqliteError, ArgumentError, ClosedError } from './errors.ts';

@@ -15,7 +15,8 @@ export const POINT_IN_TIME_FORMS =
   'a version (20 hex digits), a Date, "now", "<n> <unit> ago" (seconds, minutes, hours, days, weeks), ' +
   'or an ISO 8601 date/time such as "2024-05-01T12:30:00Z"';
 
-const UNIT_MS: Record<string, number> = {
+/** Milliseconds per time unit, by every name the text forms accept (also used for durations). */
+export const UNIT_MS: Record<string, number> = {
   s: 1e3, sec: 1e3, secs: 1e3, second: 1e3, seconds: 1e3,
   m: 60e3, min: 60e3, mins: 60e3, minute: 60e3, minutes: 60e3,
   h: 3600e3, hr: 3600e3, hrs: 3600e3, hour: 3600e3, hours: 3600e3,
