@@ -451,9 +451,9 @@ export class Database extends Queryable implements PoolMember {
   async #attempt<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     const conn = await this.#open();
     const state: TransactionState = { conn, done: false, savepoints: 0 };
+    await conn.exec('BEGIN');
     // Reads before the first write must be in the read set too, so the commit checks conflicts page by page.
     conn.vfs.setWriteIntent(true);
-    await conn.exec('BEGIN');
     try {
       const result = await this.#transaction.run(state, () => fn(new Transaction(state, this.#settings.bigint)));
       await conn.exec('COMMIT');
