@@ -34,6 +34,8 @@ export {
   type SqlValue,
   type BindValue,
   type PointInTime,
+  parseDuration,
+  DURATION_FORMS,
   type HistoryInfo,
   type AutoGcOptions,
   type DatabaseDiff,

@@ -6,12 +6,13 @@ import { UsageError } from './errors.ts';
 export type PointInTime =
   | { kind: 'head' }
   | { kind: 'version'; version: string }
-  | { kind: 'time'; time: Date };
+  | { kind: 'time'; time: Date }
+  | { kind: 'tag'; tag: string };
 
 export const POINT_IN_TIME_FORMS =
   'a version (20 hex digits, e.g. 00003a6ed63a7951ffff), "head", ' +
   'a time ("2024-05-01 12:30:00" local, or ISO 8601 with Z or ±hh:mm), ' +
-  'or a relative time ("90 seconds ago", "3 days ago")';
+  'a relative time ("90 seconds ago", "3 days ago"), or a tag ("tag:<name>", mvdb tag <db> lists them)';
 
 /**
  * Where in a database's history to look: "head", or any form the driver's
@@ -21,6 +22,11 @@ export const POINT_IN_TIME_FORMS =
 export function parsePointInTime(input: string, now: Date = new Date()): PointInTime {
   const text = input.trim();
   if (/^head$/i.test(text)) return { kind: 'head' };
+  if (text.startsWith('tag:')) {
+    // Whether the tag exists is the database's to say.
+    if (text.length === 4) throw new UsageError(`"${input}" names no tag: write tag:<name> (mvdb tag <db> lists the tags)`);
+    return { kind: 'tag', tag: text.slice(4) };
+  }
   if (/^[0-9a-f]+$/i.test(text) && text.length !== 20) {
     throw new UsageError(`"${input}" is not a version: a version is exactly 20 hex digits (got ${text.length})`);
   }

@@ -70,6 +70,7 @@ function notFound(err: unknown, url: string): unknown {
 /** The driver's form of a point (undefined for the head). */
 function driverPoint(point: PointInTime): DriverPointInTime | undefined {
   if (point.kind === 'head') return undefined;
+  if (point.kind === 'tag') return `tag:${point.tag}`;
   return point.kind === 'version' ? point.version : point.time;
 }
 

@@ -3,12 +3,18 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import * as at from './commands/at.ts';
+import * as diff from './commands/diff.ts';
 import * as exportCommand from './commands/export.ts';
+import * as fork from './commands/fork.ts';
+import * as gc from './commands/gc.ts';
 import * as importCommand from './commands/import.ts';
 import * as log from './commands/log.ts';
 import * as ls from './commands/ls.ts';
+import * as restore from './commands/restore.ts';
+import * as retention from './commands/retention.ts';
 import * as shell from './commands/shell.ts';
 import * as sql from './commands/sql.ts';
+import * as tag from './commands/tag.ts';
 import { DEFAULT_STORE, type CliContext } from './context.ts';
 import { UsageError } from './errors.ts';
 
@@ -17,7 +23,7 @@ export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const COMMANDS: CommandModule[] = [sql, shell, log, at, ls, importCommand, exportCommand];
+export const COMMANDS: CommandModule[] = [sql, shell, log, at, ls, importCommand, exportCommand, tag, diff, restore, fork, gc, retention];
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 

@@ -103,7 +103,7 @@ function validate(options: OpenOptions): DatabaseSettings {
 }
 
 export { Database, Statement, Transaction, Queryable } from './database.ts';
-export type { HistoryInfo, AutoGcOptions } from './history.ts';
+export { parseDuration, DURATION_FORMS, type HistoryInfo, type AutoGcOptions } from './history.ts';
 export type { DatabaseDiff, TableDiff, IndexDiff, SchemaDiff, RowChange, RowUpdate, DiffOptions, Change } from './diff.ts';
 export type { QueryOptions, RunResult, ResultSet, TransactionOptions } from './database.ts';
 export type { Params, Row, SqlValue, BindValue } from './values.ts';
