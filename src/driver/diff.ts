@@ -253,7 +253,7 @@ async function shapeOf(db: Database, table: string): Promise<TableShape> {
     db.query("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?", [table]),
     db.query('SELECT name, type, pk FROM pragma_table_info(?) ORDER BY pk', [table]),
   ]);
-  const withoutRowid = list[0]?.wr === 1;
+  const withoutRowid = Number(list[0]?.wr) === 1;
   const pk = columns.filter((c) => Number(c.pk) > 0).map((c) => ({ name: String(c.name), type: String(c.type) }));
   if (withoutRowid) return { withoutRowid, key: pk.map((c) => c.name) };
   const alias = pk.length === 1 && pk[0]!.type.toUpperCase() === 'INTEGER' ? pk[0]!.name : 'rowid';
