@@ -61,6 +61,7 @@ export {
   UnsupportedError,
   ReadOnlyError,
   InvalidImageError,
+  DEFAULT_RETENTION_MS,
   DatabaseHasForksError,
   TagNotFoundError,
   TagExistsError,

@@ -46,6 +46,7 @@ export {
   listForks,
   restoreTo,
   differingPages,
+  DEFAULT_RETENTION_MS,
   DatabaseHasForksError,
   TagNotFoundError,
   TagExistsError,
