@@ -43,6 +43,7 @@ export class EmbeddedTransaction implements KvTransaction {
   #readVersion: bigint | undefined;
   #readAt = 0;
   #reader: KvReader | undefined;
+  #expiry: NodeJS.Timeout | undefined;
 
   #writes = new WriteBuffer();
   #readConflicts = new RangeSet();
@@ -293,7 +294,8 @@ export class EmbeddedTransaction implements KvTransaction {
       this.#readVersion = snap.version;
       this.#readAt = this.#now();
       // A snapshot older than the lifetime can never be read again: free it even if the caller forgets us.
-      expiring.add(this, () => this.#releaseSnapshot());
+      this.#expiry = setTimeout(() => this.#releaseSnapshot(), MAX_TRANSACTION_LIFE_MS + 100);
+      this.#expiry.unref();
       return snap;
     }
     if (this.#snapshot === undefined || this.#age() > MAX_TRANSACTION_LIFE_MS) throw tooOld();
@@ -314,8 +316,9 @@ export class EmbeddedTransaction implements KvTransaction {
   }
 
   #releaseSnapshot(): void {
+    clearTimeout(this.#expiry);
+    this.#expiry = undefined;
     if (this.#snapshot === undefined) return;
-    expiring.delete(this);
     this.#snapshot.release();
     this.#snapshot = undefined;
   }
@@ -358,43 +361,6 @@ export class EmbeddedTransaction implements KvTransaction {
     );
   }
 }
-
-/**
- * Pinned snapshots of live transactions, swept about once a second: one shared timer instead of a
- * timer per transaction. A snapshot is released after the transaction lifetime (plus up to one sweep)
- * even when its transaction is never committed or cancelled.
- */
-class ExpiringSnapshots {
-  readonly #pinnedAt = new Map<object, { at: number; release: () => void }>();
-  #timer: NodeJS.Timeout | undefined;
-
-  add(owner: object, release: () => void): void {
-    this.#pinnedAt.set(owner, { at: performance.now(), release });
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#sweep(), 1000);
-      this.#timer.unref();
-    }
-  }
-
-  delete(owner: object): void {
-    this.#pinnedAt.delete(owner);
-  }
-
-  #sweep(): void {
-    const expired = performance.now() - MAX_TRANSACTION_LIFE_MS - 100;
-    // Oldest first (insertion order): stop at the first one still young.
-    for (const { at, release } of this.#pinnedAt.values()) {
-      if (at > expired) break;
-      release();
-    }
-    if (this.#pinnedAt.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-}
-
-const expiring = new ExpiringSnapshots();
 
 /**
  * [begin, end) as a range with the same storable keys (none longer than maxKeyBytes) but
