@@ -6,7 +6,7 @@
  * Extension point (issue 5): GC, tag, fork and restore belong in `exercise` once they exist.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { deleteDatabase, open, type Database } from '../../src/index.ts';
+import { deleteDatabase, open } from '../../src/index.ts';
 import { DatabaseNotFoundError, openDatabase } from '../../src/engine/index.ts';
 import { DEFAULT_ROOT, databasesPrefix, nameKey, namespaceRange, type Range } from '../../src/engine/keys.ts';
 import { compareBytes, toHex } from '../../src/kv/bytes.ts';
