@@ -134,6 +134,7 @@ export function jsonValue(value: unknown): string {
     return JSON.stringify(value);
   }
   if (value instanceof Uint8Array) return `{"$hex":"${hex(value)}"}`;
+  if (Array.isArray(value)) return `[${value.map(jsonValue).join(',')}]`;
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${jsonValue(v)}`).join(',')}}`;
