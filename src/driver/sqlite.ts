@@ -17,6 +17,9 @@ export const SQLITE_BLOB = SQLite.SQLITE_BLOB;
 export const SQLITE_NULL = SQLite.SQLITE_NULL;
 
 const SQLITE_PREPARE_PERSISTENT = 0x01;
+const SQLITE_NOMEM = SQLite.SQLITE_NOMEM;
+/** Text up to this many UTF-16 units is copied in JavaScript while it is ASCII. */
+const SHORT_TEXT = 256;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
@@ -148,9 +151,23 @@ export class SqliteApi {
   }
 
   bindText(stmt: number, index: number, value: string): number {
-    const bytes = utf8Encoder.encode(value);
-    const ptr = this.#copyIn(bytes);
-    return this.module._sqlite3_bind_text(stmt, index, ptr, bytes.length, this.#free);
+    // Straight into SQLite's heap (UTF-8 takes at most 3 bytes per UTF-16 code unit): no intermediate
+    // array, and short ASCII text (most bound text) copied in JavaScript without a call into the encoder.
+    const capacity = value.length * 3;
+    const ptr = this.module._sqlite3_malloc(Math.max(1, capacity));
+    if (ptr === 0) return SQLITE_NOMEM;
+    const heap = this.module.HEAPU8;
+    let ascii = 0;
+    if (value.length <= SHORT_TEXT) {
+      while (ascii < value.length) {
+        const unit = value.charCodeAt(ascii);
+        if (unit > 0x7f) break;
+        heap[ptr + ascii++] = unit;
+      }
+    }
+    const written =
+      ascii === value.length ? ascii : ascii + utf8Encoder.encodeInto(value.slice(ascii), heap.subarray(ptr + ascii, ptr + capacity)).written;
+    return this.module._sqlite3_bind_text(stmt, index, ptr, written, this.#free);
   }
 
   bindBlob(stmt: number, index: number, value: Uint8Array): number {

@@ -1,0 +1,36 @@
+/** Bound text reaches SQLite as exactly its UTF-8 bytes, whatever its length and characters. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { open, type Database } from '../../src/index.ts';
+import { uniqueName } from './helpers.ts';
+
+let db: Database;
+beforeAll(async () => {
+  db = await open(uniqueName(), { store: 'memory:' });
+});
+afterAll(async () => db.close());
+
+const ascii = (n: number) => 'abcdefghij'.repeat(Math.ceil(n / 10)).slice(0, n);
+
+describe('bound text', () => {
+  const cases: [string, string][] = [
+    ['empty', ''],
+    ['ASCII', 'hello'],
+    ['a NUL inside', 'a\u0000b'],
+    ['non-ASCII first', 'é' + ascii(20)],
+    ['non-ASCII after an ASCII run', ascii(100) + '€' + ascii(5)],
+    ['a 4-byte character last', ascii(30) + '😀'],
+    ['ASCII of 255, 256 and 257 units', ascii(255) + '|' + ascii(256) + '|' + ascii(257)],
+    ['256 units then non-ASCII', ascii(256) + 'ü'],
+    ['long ASCII (100,000)', ascii(100_000)],
+    ['long mixed', 'ünïcødé 😀 '.repeat(5_000)],
+  ];
+  it.each(cases)('%s: same length in bytes and same text back', async (_name, text) => {
+    const row = await db.get(`SELECT ? AS t, length(CAST(? AS BLOB)) AS bytes`, [text, text]);
+    expect(row).toEqual({ t: text, bytes: Buffer.byteLength(text, 'utf8') });
+  });
+
+  it('a lone surrogate is stored as U+FFFD, as the UTF-8 encoder writes it', async () => {
+    const row = await db.get(`SELECT ? AS t`, ['a\ud800b']);
+    expect(row).toEqual({ t: 'a\ufffdb' });
+  });
+});
