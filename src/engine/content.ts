@@ -23,6 +23,11 @@ export interface Content {
   bytes: Uint8Array;
 }
 
+/** The stored size of a page's content (its value under the content key): encoding byte and page. */
+export function storedContentBytes(pageSize: number): number {
+  return 1 + pageSize;
+}
+
 function encodeContent(bytes: Bytes): Uint8Array {
   const out = new Uint8Array(bytes.length + 1);
   out[0] = RAW;

@@ -11,12 +11,12 @@
  */
 
 import { keyAfter, readU64be, toHex } from '../kv/bytes.ts';
-import type { Bytes, KvReader, KvTransaction } from '../kv/types.ts';
+import type { Bytes, KvTransaction } from '../kv/types.ts';
 import { decodeChangelogEntry } from './changelog.ts';
+import { storedContentBytes } from './content.ts';
 import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import {
   changelogKey,
-  contentIndexKey,
   contentIndexRange,
   contentKey,
   hashOfContentIndexKey,
@@ -36,13 +36,6 @@ export const DEFAULT_CONTENT_GRACE_MS = 60 * 60 * 1000;
 export const CONTENT_SCAN_BATCH = 1000;
 const INDEX_SCAN_BATCH = 5000;
 
-export interface ContentFreed {
-  /** Stored page contents deleted (or, in a dry run, that would be). */
-  contents: number;
-  /** Their key and value bytes (content and upload time). */
-  bytes: number;
-}
-
 /** What the scan knows: hashes referenced by the index as of `head` (and maybe later). */
 export interface References {
   hashes: Set<string>;
@@ -60,9 +53,9 @@ export async function dropUnreferencedContent(
   db: DatabaseRef,
   refs: References,
   options: { dryRun: boolean; uploadedBefore: number; onProgress?: (fraction: number) => void },
-): Promise<ContentFreed> {
+): Promise<Freed> {
   const range = contentIndexRange(db.prefix);
-  const freed: ContentFreed = { contents: 0, bytes: 0 };
+  const freed: Freed = { items: 0, bytes: 0 };
   let begin = range.begin;
   for (;;) {
     let batch: { rows: number; last?: Bytes; freed: Freed };
@@ -73,7 +66,7 @@ export async function dropUnreferencedContent(
       Object.assign(refs, await scanReferences(db));
       continue;
     }
-    freed.contents += batch.freed.items;
+    freed.items += batch.freed.items;
     freed.bytes += batch.freed.bytes;
     if (batch.rows < CONTENT_SCAN_BATCH || batch.last === undefined) break;
     begin = keyAfter(batch.last);
@@ -93,32 +86,24 @@ async function deleteBatch(
   uploadedBefore: number,
   write: boolean,
 ): Promise<{ rows: number; last?: Bytes; freed: Freed }> {
-  const reader = tx.snapshot();
-  const rows = await reader.getRange(begin, end, { limit: CONTENT_SCAN_BATCH });
+  // Deleting: read the upload times with a conflict (up to the last row read), so an upload that refreshes
+  // one of them, or re-adds a content, makes this transaction retry.
+  const rows = await (write ? tx : tx.snapshot()).getRange(begin, end, { limit: CONTENT_SCAN_BATCH });
   const last = rows.length > 0 ? rows[rows.length - 1]![0] : undefined;
-  const unreferenced = (hash: Bytes) => !refs.hashes.has(toHex(hash));
-  const stale = (time: Bytes | undefined) => time !== undefined && Number(readU64be(time)) <= uploadedBefore;
-  const candidates = rows.filter(([key, time]) => stale(time) && unreferenced(hashOfContentIndexKey(db.prefix, key)));
   const freed: Freed = { items: 0, bytes: 0 };
-  if (candidates.length === 0) return { rows: rows.length, ...(last ? { last } : {}), freed };
-  if (write) await catchUp(tx, db, refs);
-  const hashes = candidates.map(([key]) => hashOfContentIndexKey(db.prefix, key));
-  const timeReader: KvReader = write ? tx : reader;
-  const [times, contents] = await Promise.all([
-    Promise.all(hashes.map((h) => timeReader.get(contentIndexKey(db.prefix, h)))),
-    Promise.all(hashes.map((h) => reader.get(contentKey(db.prefix, h)))),
-  ]);
-  hashes.forEach((hash, i) => {
-    if (!stale(times[i]) || !unreferenced(hash)) return;
-    const cKey = contentKey(db.prefix, hash);
-    const dKey = contentIndexKey(db.prefix, hash);
+  const stale = rows.filter(([, time]) => Number(readU64be(time)) <= uploadedBefore);
+  const unreferenced = () => stale.filter(([key]) => !refs.hashes.has(toHex(hashOfContentIndexKey(db.prefix, key))));
+  if (unreferenced().length > 0 && write) await catchUp(tx, db, refs);
+  for (const [dKey, time] of unreferenced()) {
+    const cKey = contentKey(db.prefix, hashOfContentIndexKey(db.prefix, dKey));
     freed.items++;
-    freed.bytes += cKey.length + (contents[i]?.length ?? 0) + dKey.length + times[i]!.length;
+    // The content's size is known without reading it.
+    freed.bytes += cKey.length + storedContentBytes(db.pageSize) + dKey.length + time.length;
     if (write) {
       tx.clear(cKey);
       tx.clear(dKey);
     }
-  });
+  }
   if (write && freed.items > 0) {
     const tokens = tokensRange(db.prefix);
     tx.clearRange(tokens.begin, tokens.end);

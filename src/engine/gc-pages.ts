@@ -19,25 +19,19 @@ import { versionFromBytes, type Version } from './version.ts';
 /** Index entries per kv transaction (~60 bytes each: well under FoundationDB's limits). */
 export const PAGE_SCAN_BATCH = 5000;
 
-export interface PageVersionsFreed {
-  /** Page-index entries deleted (or, in a dry run, that would be). */
-  entries: number;
-  /** Their key and value bytes. */
-  bytes: number;
-}
-
 /**
- * Deletes (unless `dryRun`) the superseded entries; adds the hash (hex) of every kept entry to `referenced`.
+ * Deletes (unless `dryRun`) the superseded entries and says how many (and their bytes) it deleted or, in a
+ * dry run, would delete; adds the hash (hex) of every kept entry to `referenced`.
  * `onProgress` gets the fraction of the page-number space scanned.
  */
 export async function dropSupersededPages(
   db: DatabaseRef,
   watermark: Version,
   options: { dryRun: boolean; referenced: Set<string>; onProgress?: (fraction: number) => void },
-): Promise<PageVersionsFreed> {
+): Promise<Freed> {
   const range = pageIndexRange(db.prefix);
   const lastPage = await highestPage(db);
-  const freed: PageVersionsFreed = { entries: 0, bytes: 0 };
+  const freed: Freed = { items: 0, bytes: 0 };
   let begin = range.begin;
   for (;;) {
     const { rows, plan, freed: batch } = await runBatch(db.kv, options.dryRun, async (tx) => {
@@ -52,7 +46,7 @@ export async function dropSupersededPages(
       }
       return { rows, plan, freed };
     });
-    freed.entries += batch.items;
+    freed.items += batch.items;
     freed.bytes += batch.bytes;
     // What stays is still referenced; a row carried into the next batch is decided there.
     const dropped = new Set(plan.drop);

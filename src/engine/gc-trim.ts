@@ -13,14 +13,8 @@ import { versionFromBytes, versionToBytes, type Version } from './version.ts';
 
 const TRIM_BATCH = 5000;
 
-export interface HistoryTrimmed {
-  /** Commits whose changelog entries were deleted (or would be): versions no longer readable. */
-  commits: number;
-  /** Key and value bytes of every record deleted. */
-  bytes: number;
-}
-
-export async function trimHistory(db: DatabaseRef, watermark: Version, dryRun: boolean): Promise<HistoryTrimmed> {
+/** Returns the commits whose changelog entries were deleted (or would be), and the bytes of every record. */
+export async function trimHistory(db: DatabaseRef, watermark: Version, dryRun: boolean): Promise<Freed> {
   const below = (key: Bytes) => versionFromBytes(versionSuffix(key)) < watermark;
   // Changelog and time index are in version order (the time index nearly so): stop at the watermark.
   const changelog = await trimRange(db, changelogPrefix(db.prefix), changelogKey(db.prefix, versionToBytes(watermark)), dryRun, () => 'drop');
@@ -30,7 +24,7 @@ export async function trimHistory(db: DatabaseRef, watermark: Version, dryRun: b
   const idempotency = await trimRange(db, ids.begin, ids.end, dryRun, ([, value]) =>
     versionFromBytes(value.subarray(0, 10)) < watermark ? 'drop' : 'keep',
   );
-  return { commits: changelog.rows, bytes: changelog.bytes + time.bytes + idempotency.bytes };
+  return { items: changelog.items, bytes: changelog.bytes + time.bytes + idempotency.bytes };
 }
 
 /** Deletes the rows of [begin, end) that `decide` drops, up to the first it stops at, in small batches. */
@@ -40,8 +34,8 @@ async function trimRange(
   end: Bytes,
   dryRun: boolean,
   decide: (row: KeyValue) => 'drop' | 'keep' | 'stop',
-): Promise<{ rows: number; bytes: number }> {
-  const total = { rows: 0, bytes: 0 };
+): Promise<Freed> {
+  const total: Freed = { items: 0, bytes: 0 };
   for (;;) {
     const batch = await runBatch(db.kv, dryRun, async (tx) => {
       const rows = await tx.snapshot().getRange(begin, end, { limit: TRIM_BATCH });
@@ -60,7 +54,7 @@ async function trimRange(
       }
       return { rows, stopped, freed };
     });
-    total.rows += batch.freed.items;
+    total.items += batch.freed.items;
     total.bytes += batch.freed.bytes;
     if (batch.stopped || batch.rows.length < TRIM_BATCH) return total;
     begin = keyAfter(batch.rows[batch.rows.length - 1]![0]);

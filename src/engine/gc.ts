@@ -74,18 +74,21 @@ export async function collectGarbage(db: DatabaseRef, options: GcOptions = {}): 
   // Commits after this head are caught up with by the content step (it reads the changelog from here).
   const head = await readTransaction(db.kv, async (tx) => headOf(db, await tx.snapshot().get(lastWriteKey(db.prefix))));
   const refs: References = { hashes: new Set(), head };
+  report('pages')(0);
   const pages = await dropSupersededPages(db, move.to, { dryRun, referenced: refs.hashes, onProgress: report('pages') });
   const uploadedBefore = Date.now() - grace;
+  report('content')(0);
   const content = await dropUnreferencedContent(db, refs, { dryRun, uploadedBefore, onProgress: report('content') });
+  report('trim')(0);
   const trimmed = await trimHistory(db, move.to, dryRun);
   onProgress?.({ phase: 'done', fraction: 1 });
   return {
     dryRun,
     watermark: { from: move.from, to: move.to },
     ...(move.heldBy ? { heldBy: move.heldBy } : {}),
-    versions: trimmed.commits,
-    pageVersions: pages.entries,
-    contents: content.contents,
+    versions: trimmed.items,
+    pageVersions: pages.items,
+    contents: content.items,
     bytes: pages.bytes + content.bytes + trimmed.bytes,
   };
 }
