@@ -3,7 +3,9 @@
  * `--systems` narrow a run for profiling. Results go to bench/results/ (quick runs: bench/results/quick/).
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './lib/harness.ts';
 import { runBench } from './lib/harness.ts';
 import { allSystems } from './systems/index.ts';
 import { WORKLOADS } from './workloads/index.ts';
@@ -33,16 +35,24 @@ const program = new Command('bench')
   .option('--keep', 'keep the scratch directory with the databases')
   .option('--cpu-prof <dir>', "write a CPU profile of each workload's last repetition per system (summarize with bench/profile-summary.ts)")
   .option('--list', 'list workloads and systems, then exit')
+  .option('--render <results.json>', 'only rewrite the markdown and charts of an earlier run (into --out, default its directory)')
   .showHelpAfterError();
 
 program.parse();
-const o = program.opts<{ quick?: boolean; only?: string; systems?: string; reps?: number; out?: string; keep?: boolean; list?: boolean; cpuProf?: string }>();
+const o = program.opts<{ quick?: boolean; only?: string; systems?: string; reps?: number; out?: string; keep?: boolean; list?: boolean; cpuProf?: string; render?: string }>();
 
 const systemsAll = allSystems();
 if (o.list) {
   console.log(`workloads: ${WORKLOADS.map((w) => w.id).join(', ')}\nsystems:   ${systemsAll.map((s) => s.id).join(', ')}`);
   process.exit(0);
 }
+if (o.render) {
+  const earlier = JSON.parse(readFileSync(o.render, 'utf8')) as BenchResult;
+  const files = writeReport(earlier, o.out ?? fileURLToPath(new URL('.', `file://${o.render.startsWith('/') ? '' : `${process.cwd()}/`}${o.render}`)));
+  console.log(`wrote ${files.length} files`);
+  process.exit(0);
+}
+
 function orExit<T>(fn: () => T): T {
   try {
     return fn();

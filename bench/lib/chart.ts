@@ -67,7 +67,7 @@ export function renderChart(w: WorkloadResult, labels: Map<string, string>, syst
     const rows = w.results.filter((r) => r.case === kase).sort((a, b) => systemOrder.indexOf(a.system) - systemOrder.indexOf(b.system));
     const first = rows[0]!;
     y += 24;
-    parts.push(`<text x="16" y="${y}" font-size="13" font-weight="bold">${esc(kase)}<tspan font-weight="normal" fill="#555"> — ${esc(first.unit)}, ${first.better} is better</tspan></text>`);
+    parts.push(`<text x="16" y="${y}" font-size="13" font-weight="bold">${esc(kase)}<tspan font-weight="normal" fill="#555" dx="6">— ${esc(first.unit)}, ${first.better} is better</tspan></text>`);
     y += 6;
     const ref = w.results.find((r) => r.case === kase && r.system === referenceId)?.value;
     const max = maxByKey.get(scaleKey(first)) || 1;
