@@ -581,7 +581,10 @@ export class PageStoreVfs extends FacadeVFS {
       // A page never written at this version reads as zeros, as past the end of a file.
       const bytes = found[i] ?? new Uint8Array(file.ref.pageSize);
       // The cache may have moved on while the round trip ran only if SQLite misbehaved; do not poison it.
-      if (file.cache.version === version) file.cache.set(p, bytes);
+      if (file.cache.version === version) {
+        if (p === page) file.cache.set(p, bytes);
+        else file.cache.setPrefetched(p, bytes);
+      }
       if (p === page) result = bytes;
     });
     return result!;

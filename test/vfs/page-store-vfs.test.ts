@@ -49,6 +49,20 @@ describe('reads and writes', () => {
     expect(b.vfs.stats.fetches).toBeLessThan(pages / 10);
   });
 
+  it('a scan larger than the page cache, repeated, fetches fewer pages the second time (and reads the same)', async () => {
+    const a = await conn();
+    await a.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL}`);
+    const b = await conn('db', { cachePages: 200 });
+    await b.all(`PRAGMA cache_size = 10`); // SQLite's own cache out of the way
+    const scan = `SELECT count(*), sum(length(v)) FROM t`;
+    expect(await b.all(scan)).toEqual([[2000, 1_000_000]]);
+    const first = b.vfs.stats.pagesFetched;
+    expect(first).toBeGreaterThan(200);
+    expect(await b.all(scan)).toEqual([[2000, 1_000_000]]);
+    const second = b.vfs.stats.pagesFetched - first;
+    expect(second).toBeLessThan(first - 100); // pages kept from the first scan (plain LRU keeps none)
+  });
+
   it('the page cache survives transactions and drops only what other writers changed', async () => {
     const a = await conn();
     await a.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL}`);

@@ -71,6 +71,42 @@ describe('PageCache', () => {
     expect(cache.size).toBe(1);
   });
 
+  it('a scan through it evicts its own pages, most recently read first, and keeps the others', () => {
+    const cache = new PageCache(4);
+    const page = (n: number) => new Uint8Array([n]);
+    cache.set(1, page(1)); // a page SQLite asked for
+    for (const p of [10, 11, 12]) cache.setPrefetched(p, page(p));
+    cache.get(10);
+    cache.get(11); // 10 and 11 read once, 12 not yet
+    cache.setPrefetched(13, page(13)); // evicts 11, the page read last
+    expect([1, 10, 11, 12, 13].map((p) => cache.has(p))).toEqual([true, true, false, true, true]);
+    cache.get(12);
+    cache.get(12); // read twice: an ordinary page now
+    cache.get(13);
+    cache.setPrefetched(14, page(14)); // evicts 13
+    cache.setPrefetched(15, page(15)); // evicts 10; 12 (read twice) and 1 stay
+    expect([1, 10, 12, 13, 14, 15].map((p) => cache.has(p))).toEqual([true, false, true, false, true, true]);
+    // No page read once left: least recently used goes, the page just inserted never.
+    cache.set(16, page(16));
+    expect([1, 12, 14, 15, 16].map((p) => cache.has(p))).toEqual([false, true, true, true, true]);
+    expect(cache.get(15)).toEqual(page(15));
+  });
+
+  it('a page evicted or set again is no longer treated as a prefetched one', () => {
+    const cache = new PageCache(2);
+    const page = (n: number) => new Uint8Array([n]);
+    cache.setPrefetched(1, page(1));
+    cache.get(1);
+    cache.set(1, new Uint8Array([9])); // written by our own commit: ordinary
+    cache.set(2, page(2));
+    cache.get(1); // 2 is now the least recently used
+    cache.set(3, page(3));
+    expect([cache.peek(1), cache.has(2), cache.has(3)]).toEqual([new Uint8Array([9]), false, true]);
+    cache.evict([1]);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+
   it('refuses a capacity that is not a positive whole number', () => {
     expect(() => new PageCache(0)).toThrow(/positive integer/);
     expect(() => new PageCache(1.5)).toThrow(/positive integer/);
