@@ -52,7 +52,7 @@ export function summarize(p: Profile, top = 25): string {
   const fnOnStack = new Map<string, number>();
   for (const [id, us] of self) {
     const node = byId.get(id)!;
-    const fname = (f: CallFrame): string => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules\/|main\/)/, '')}:${f.lineNumber + 1}`;
+    const fname = (f: CallFrame): string => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*?\/(node_modules|src|vfs|bench)\//, (_m, dir: string) => (dir === 'node_modules' ? '' : `${dir}/`))}:${f.lineNumber + 1}`;
     layerSelf.set(layerOf(node.callFrame), (layerSelf.get(layerOf(node.callFrame)) ?? 0) + us);
     fnSelf.set(fname(node.callFrame), (fnSelf.get(fname(node.callFrame)) ?? 0) + us);
     const layers = new Set<string>();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './lib/harness.ts';
 import { runBench } from './lib/harness.ts';
-import { allSystems } from './systems/index.ts';
+import { allSystems, extraSystems } from './systems/index.ts';
 import { WORKLOADS } from './workloads/index.ts';
 import { writeReport } from './report.ts';
 
@@ -43,7 +43,7 @@ const o = program.opts<{ quick?: boolean; only?: string; systems?: string; reps?
 
 const systemsAll = allSystems();
 if (o.list) {
-  console.log(`workloads: ${WORKLOADS.map((w) => w.id).join(', ')}\nsystems:   ${systemsAll.map((s) => s.id).join(', ')}`);
+  console.log(`workloads: ${WORKLOADS.map((w) => w.id).join(', ')}\nsystems:   ${systemsAll.map((s) => s.id).join(', ')}\nextra systems (only with --systems): ${extraSystems().map((s) => s.id).join(', ')}`);
   process.exit(0);
 }
 if (o.render) {
@@ -61,7 +61,7 @@ function orExit<T>(fn: () => T): T {
   }
 }
 const workloads = orExit(() => pick('workload', WORKLOADS, o.only));
-const systems = orExit(() => pick('system', systemsAll, o.systems));
+const systems = o.systems ? orExit(() => pick('system', [...systemsAll, ...extraSystems()], o.systems)) : systemsAll;
 
 const quick = Boolean(o.quick);
 const sizes = { quick, reps: o.reps ?? (quick ? 1 : 3) };

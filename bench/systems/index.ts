@@ -1,7 +1,7 @@
-/** Every system the bench knows, in report order. The first is the reference for ratios. */
+/** The systems of a default run, in report order. The first is the reference for ratios. */
 import type { System } from '../lib/types.ts';
 import { sqliteFileFull, sqliteFileNormal, sqliteMemory } from './better-sqlite3.ts';
-import { waSqliteMemory, waSqliteSyncMemory } from './wa-sqlite.ts';
+import { waSqliteAsyncVfsMemory, waSqliteJsVfsMemory, waSqliteMemory, waSqliteSyncMemory } from './wa-sqlite.ts';
 import { mvdbFdb, mvdbLmdb, mvdbMemory } from './mvdb.ts';
 
 export const REFERENCE_ID = 'sqlite-file-full';
@@ -13,8 +13,14 @@ export function allSystems(): System[] {
   return systems;
 }
 
+/** Systems run only when named with --systems: references for profiling, not part of the report. */
+export function extraSystems(): System[] {
+  return [waSqliteJsVfsMemory, waSqliteAsyncVfsMemory];
+}
+
 export function getSystem(id: string): System {
-  const sys = allSystems().find((s) => s.id === id);
-  if (!sys) throw new Error(`unknown system "${id}"; known: ${allSystems().map((s) => s.id).join(', ')}`);
+  const known = [...allSystems(), ...extraSystems()];
+  const sys = known.find((s) => s.id === id);
+  if (!sys) throw new Error(`unknown system "${id}"; known: ${known.map((s) => s.id).join(', ')}`);
   return sys;
 }

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import AsyncFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
 import SyncFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite.mjs';
+import { MemoryVFS } from '@journeyapps/wa-sqlite/src/examples/MemoryVFS.js';
+import { MemoryAsyncVFS } from '@journeyapps/wa-sqlite/src/examples/MemoryAsyncVFS.js';
 import type { Conn, Param, Row, System } from '../lib/types.ts';
 
 // The project's lib settings (ES2022, no DOM) carry no WebAssembly types; this is the part used here.
@@ -25,6 +27,10 @@ const WASM: Record<Build, string> = { async: 'wa-sqlite-async.wasm', sync: 'wa-s
 
 /** One compiled wasm module per build and process; each connection gets its own instance, as mvdb does. */
 async function newApi(build: Build): Promise<SQLiteAPI> {
+  return (await newModule(build)).sqlite3;
+}
+
+async function newModule(build: Build): Promise<{ sqlite3: SQLiteAPI; module: unknown }> {
   let wasm = compiled.get(build);
   if (!wasm) {
     wasm = new WebAssembly.Module(readFileSync(require.resolve(`@journeyapps/wa-sqlite/dist/${WASM[build]}`)));
@@ -37,7 +43,7 @@ async function newApi(build: Build): Promise<SQLiteAPI> {
       return {};
     },
   });
-  return SQLite.Factory(module);
+  return { sqlite3: SQLite.Factory(module), module };
 }
 
 function wrap(sqlite3: SQLiteAPI, db: number): Conn {
@@ -122,4 +128,34 @@ function memorySystem(build: Build): System {
 }
 
 export const waSqliteMemory = memorySystem('async');
+
+// The package's typings for the example VFSs are stale (no constructor arguments).
+type VfsClass = new (name: string, module: unknown) => SQLiteVFS;
+
+/**
+ * Asyncify build on one of wa-sqlite's example in-memory VFSs written in JavaScript: synchronous
+ * methods (MemoryVFS) or the same methods declared async (MemoryAsyncVFS, which never actually waits).
+ * Not in the default run: they separate what a JavaScript VFS costs from what suspending costs.
+ */
+function jsVfsSystem(kind: 'sync' | 'async'): System {
+  const Vfs = (kind === 'sync' ? MemoryVFS : MemoryAsyncVFS) as unknown as VfsClass;
+  return {
+    id: kind === 'sync' ? 'wa-sqlite-jsvfs-memory' : 'wa-sqlite-asyncvfs-memory',
+    label: kind === 'sync' ? 'wa-sqlite Asyncify, MemoryVFS (sync JS)' : 'wa-sqlite Asyncify, MemoryAsyncVFS',
+    persistent: false,
+    versioned: false,
+    writers: [],
+    async open(loc) {
+      const { sqlite3, module } = await newModule('async');
+      sqlite3.vfs_register(new Vfs('bench-mem', module), false);
+      return wrap(sqlite3, await sqlite3.open_v2(`${loc.name}.db`, SQLite.SQLITE_OPEN_CREATE | SQLite.SQLITE_OPEN_READWRITE, 'bench-mem'));
+    },
+    async sqliteVersion() {
+      return (await newApi('async')).libversion();
+    },
+  };
+}
+
+export const waSqliteJsVfsMemory = jsVfsSystem('sync');
+export const waSqliteAsyncVfsMemory = jsVfsSystem('async');
 export const waSqliteSyncMemory = memorySystem('sync');
