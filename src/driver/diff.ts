@@ -224,7 +224,7 @@ function schemaChanges(a: SchemaEntry[], b: SchemaEntry[]): SchemaDiff[] {
 }
 
 /** Sorted, overlapping or adjacent ranges joined; an unbounded range swallows the rest. */
-export function mergeRanges(ranges: RowidRange[]): RowidRange[] {
+function mergeRanges(ranges: RowidRange[]): RowidRange[] {
   const sorted = [...ranges].sort((x, y) => (x.low === undefined ? -1 : y.low === undefined ? 1 : x.low < y.low ? -1 : x.low > y.low ? 1 : 0));
   const out: RowidRange[] = [];
   for (const r of sorted) {

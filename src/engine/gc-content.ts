@@ -33,7 +33,7 @@ import { versionToBytes, type Version } from './version.ts';
 /** Content uploaded more recently than this is never deleted: no commit's upload takes longer. */
 export const DEFAULT_CONTENT_GRACE_MS = 60 * 60 * 1000;
 /** Contents considered per kv transaction. */
-export const CONTENT_SCAN_BATCH = 1000;
+const CONTENT_SCAN_BATCH = 1000;
 const INDEX_SCAN_BATCH = 5000;
 
 /** What the scan knows: hashes referenced by the index as of `head` (and maybe later). */
@@ -145,7 +145,7 @@ async function catchUp(tx: KvTransaction, db: DatabaseRef, refs: References): Pr
 }
 
 /** Every hash the page index references, as of the head read before the scan (and maybe later). */
-export async function scanReferences(db: DatabaseRef): Promise<References> {
+async function scanReferences(db: DatabaseRef): Promise<References> {
   const head = await readTransaction(db.kv, async (tx) => headOf(db, await tx.snapshot().get(lastWriteKey(db.prefix))));
   const range = pageIndexRange(db.prefix);
   const hashes = new Set<string>();

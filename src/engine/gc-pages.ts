@@ -17,7 +17,7 @@ import { readTransaction } from './transact.ts';
 import { versionFromBytes, type Version } from './version.ts';
 
 /** Index entries per kv transaction (~60 bytes each: well under FoundationDB's limits). */
-export const PAGE_SCAN_BATCH = 5000;
+const PAGE_SCAN_BATCH = 5000;
 
 /**
  * Deletes (unless `dryRun`) the superseded entries and says how many (and their bytes) it deleted or, in a

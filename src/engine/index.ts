@@ -45,7 +45,7 @@ export { setRetention } from './retention.ts';
 export { collectGarbage, type GcOptions, type GcReport, type GcProgress, type GcPhase } from './gc.ts';
 export { DEFAULT_CONTENT_GRACE_MS } from './gc-content.ts';
 export type { Pin } from './watermark.ts';
-export { createTag, listTags, deleteTag, resolveTag, validateTagName, type TagInfo } from './tags.ts';
+export { createTag, listTags, deleteTag, resolveTag, type TagInfo } from './tags.ts';
 export { forkDatabase, listForks, type ForkOptions, type ForkInfo } from './forks.ts';
 export { differingPages } from './compare.ts';
 export { restoreTo, type RestoreOptions, type RestoreResult } from './restore.ts';

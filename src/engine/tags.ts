@@ -19,7 +19,7 @@ export interface TagInfo {
 
 const TAG_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
-export function validateTagName(name: unknown): string {
+function validateTagName(name: unknown): string {
   if (typeof name !== 'string' || !TAG_NAME.test(name)) {
     throw new InvalidOptionError(
       'tag name',
