@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { formatValue } from './format.ts';
 import { loadAverage, machineInfo, type MachineInfo } from './machine.ts';
 import { profiled } from './profiler.ts';
 import { median } from './time.ts';
@@ -140,7 +141,7 @@ export async function runBench(opts: HarnessOptions): Promise<BenchResult> {
             const profileFile = opts.profileDir && rep === reps - 1 ? join(opts.profileDir, `${w.id}.${st.sys.id}.cpuprofile`) : undefined;
             const got = profileFile ? await profiled(profileFile, () => w.run(ctx)) : await w.run(ctx);
             samples.set(st.sys.id, [...(samples.get(st.sys.id) ?? []), got]);
-            opts.log(`${w.id} rep ${rep + 1}/${reps} ${st.sys.id}: ${got.map((s) => `${s.case} ${fmt(s.value)} ${s.unit}`).join('; ')} (${((performance.now() - ts) / 1000).toFixed(1)} s)`);
+            opts.log(`${w.id} rep ${rep + 1}/${reps} ${st.sys.id}: ${got.map((s) => `${s.case} ${formatValue(s.value)} ${s.unit}`).join('; ')} (${((performance.now() - ts) / 1000).toFixed(1)} s)`);
           } catch (err) {
             failed.add(st.sys.id);
             const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -172,8 +173,4 @@ export async function runBench(opts: HarnessOptions): Promise<BenchResult> {
     systems,
     workloads,
   };
-}
-
-function fmt(v: number): string {
-  return v >= 100 ? Math.round(v).toLocaleString('en') : v.toPrecision(3);
 }

@@ -4,10 +4,8 @@ import { makeRng, makeStrings, randInt } from './rng.ts';
 
 export const SCHEMA = 'CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score INTEGER NOT NULL, payload TEXT NOT NULL)';
 export const INSERT = 'INSERT INTO t(id, name, score, payload) VALUES (?, ?, ?, ?)';
-export const PAYLOAD_LENGTH = 100;
-
 /** Payloads drawn once per process from a fixed seed: ~100-byte rows, about 35 to a 4 KiB page. */
-export const PAYLOADS = makeStrings(makeRng(7), 1024, PAYLOAD_LENGTH);
+export const PAYLOADS = makeStrings(makeRng(7), 1024, 100);
 
 /** Inserts rows first..first+count-1 in transactions of `batch` rows (deterministic content). */
 export async function fillTable(conn: Conn, first: number, count: number, batch = 10_000): Promise<void> {

@@ -1,9 +1,5 @@
 /** Timing helpers. */
 
-export function now(): number {
-  return performance.now();
-}
-
 /** Runs `fn`, returning its result and the elapsed milliseconds. */
 export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();

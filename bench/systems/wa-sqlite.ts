@@ -25,11 +25,11 @@ const require = createRequire(import.meta.url);
 const compiled = new Map<Build, WasmModule>();
 const WASM: Record<Build, string> = { async: 'wa-sqlite-async.wasm', sync: 'wa-sqlite.wasm' };
 
-/** One compiled wasm module per build and process; each connection gets its own instance, as mvdb does. */
 async function newApi(build: Build): Promise<SQLiteAPI> {
   return (await newModule(build)).sqlite3;
 }
 
+/** One compiled wasm module per build and process; each connection gets its own instance, as mvdb does. */
 async function newModule(build: Build): Promise<{ sqlite3: SQLiteAPI; module: unknown }> {
   let wasm = compiled.get(build);
   if (!wasm) {
