@@ -19,8 +19,11 @@ describe('bound text', () => {
     ['non-ASCII first', 'é' + ascii(20)],
     ['non-ASCII after an ASCII run', ascii(100) + '€' + ascii(5)],
     ['a 4-byte character last', ascii(30) + '😀'],
-    ['ASCII of 255, 256 and 257 units', ascii(255) + '|' + ascii(256) + '|' + ascii(257)],
-    ['256 units then non-ASCII', ascii(256) + 'ü'],
+    ['ASCII of 32 units', ascii(32)],
+    ['ASCII of 33 units', ascii(33)],
+    ['31 units then non-ASCII', ascii(31) + 'ü'],
+    ['32 units then non-ASCII', ascii(32) + 'ü'],
+    ['ASCII of 256 units', ascii(256)],
     ['long ASCII (100,000)', ascii(100_000)],
     ['long mixed', 'ünïcødé 😀 '.repeat(5_000)],
   ];
