@@ -18,7 +18,9 @@ import {
   MvdbError,
   ReadOnlyError,
   SqliteError,
+  TagNotFoundError,
   UnsupportedError,
+  VersionTooOldError,
   VersionFormatError,
   deleteDatabase,
   listDatabases,
@@ -130,15 +132,45 @@ describe('versions', () => {
     await snapshot.close();
   });
 
-  // Tags do not exist yet (issue 5): "tag:<name>" is not a point in time. Once tags land this
-  // entry must name the unknown tag and list the tags that exist (or how to list them).
-  it('an unknown tag is refused and names it', async () => {
-    const error = await refused(() => db.at('tag:nope'));
-    expect(error).toBeInstanceOf(MvdbError);
-    expect(error.message).toMatch(/nope/);
+  it('an unknown tag is refused, naming the tag and how to list the tags', async () => {
+    await db.tag('release');
+    try {
+      const error = await refused(() => db.at('tag:nope'));
+      expect(error).toBeInstanceOf(TagNotFoundError);
+      expect(error).toMatchObject({ code: 'TAG_NOT_FOUND', database: 'main', tag: 'nope' });
+      expect(error.message).toBe('database "main" has no tag "nope"; list its tags with db.tags() or `mvdb tag main`');
+    } finally {
+      await db.untag('release');
+    }
   });
 
-  it.todo('a version below the GC watermark is refused, naming the oldest readable version (issue 5: GC)');
+  it('a version below the GC watermark is refused, naming the oldest readable version', async () => {
+    const name = uniqueName('collected');
+    const old = await open(name, { store: kv, retention: 0 });
+    try {
+      await old.exec(`CREATE TABLE t(x); INSERT INTO t VALUES (1)`);
+      const first = old.version;
+      await old.run(`UPDATE t SET x = 2`);
+      // Retention 0: GC moves the watermark to the head, so every earlier version is collected.
+      const { watermark } = await old.gc({ contentGraceMs: 0 });
+      expect(watermark.to).toBe(old.version);
+      for (const point of [first, first.toUpperCase()]) {
+        const error = await refused(() => old.at(point));
+        expect(error).toBeInstanceOf(VersionTooOldError);
+        expect(error).toMatchObject({ code: 'VERSION_TOO_OLD', version: first, truncatedBefore: watermark.to });
+        expect(error.message).toBe(
+          `version ${first} is no longer readable: history before ${watermark.to} was garbage-collected; the oldest readable version is ${watermark.to}`,
+        );
+      }
+      // The oldest readable version itself still reads.
+      const oldest = await old.at(watermark.to);
+      expect(await oldest.query(`SELECT x FROM t`)).toEqual([{ x: 2 }]);
+      await oldest.close();
+    } finally {
+      await old.close();
+      await deleteDatabase(name, { store: kv });
+    }
+  });
 });
 
 describe('database names', () => {
