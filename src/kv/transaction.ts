@@ -318,8 +318,7 @@ export class EmbeddedTransaction implements KvTransaction {
   #releaseSnapshot(): void {
     clearTimeout(this.#expiry);
     this.#expiry = undefined;
-    if (this.#snapshot === undefined) return;
-    this.#snapshot.release();
+    this.#snapshot?.release();
     this.#snapshot = undefined;
   }
 
