@@ -1,9 +1,9 @@
 /**
  * Databases are isolated. For two databases whose names share a prefix, everything done through
  * one name (writes small and two-phase, conflicts, refused and failing statements, snapshot reads,
- * commits under injected faults, delete, create again) touches only that database's own keys,
- * as recorded key by key at the kv, and leaves the other byte-identical.
- * Extension point (issue 5): GC, tag, fork and restore belong in `exercise` once they exist.
+ * tag, fork to a third name and writes on both sides, GC, restore, commits under injected faults,
+ * delete, create again) touches only that database's own keys and its fork's, as recorded key by
+ * key at the kv, and leaves the other byte-identical.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteDatabase, open } from '../../src/index.ts';
@@ -54,8 +54,13 @@ async function seed(kv: Kv, name: string): Promise<void> {
   await db.close();
 }
 
-/** Every kind of operation through `name`, on `kv`; returns the namespaces the name had meanwhile. */
-async function exercise(kv: Kv, name: string): Promise<Range[]> {
+const DAY = 24 * 3600 * 1000;
+
+/**
+ * Every kind of operation through `name`, on `kv`; returns the names it used (its own and its
+ * fork's) and the namespaces they had meanwhile.
+ */
+async function exercise(kv: Kv, name: string): Promise<{ names: string[]; namespaces: Range[] }> {
   const namespaces = [(await namespaceOf(kv, name))!];
   const db = await open(name, { store: kv });
   const peer = await open(name, { store: kv });
@@ -93,6 +98,31 @@ async function exercise(kv: Kv, name: string): Promise<Range[]> {
     await db.close();
     await peer.close();
   }
+  // History: a tag and a fork (to a third name) at an older version, writes on both sides, a
+  // refused delete (the fork reads through to its source), GC of everything the tag and the fork
+  // do not pin, a restore to the tag, and the fork deleted.
+  const forkName = `${name}.fork`;
+  const source = await open(name, { store: kv });
+  try {
+    const older = (await source.log())[3]!.version;
+    await source.tag('kept', older);
+    const fork = await source.fork(forkName, { at: older });
+    namespaces.push((await namespaceOf(kv, forkName))!);
+    try {
+      await fork.run(`INSERT INTO t(v) VALUES ('fork only')`);
+      await source.run(`INSERT INTO t(v) VALUES ('source only')`);
+      expect(await errorOf(deleteDatabase(name, { store: kv }))).toMatchObject({ code: 'DATABASE_HAS_FORKS' });
+      const gc = await source.gc({ now: new Date(Date.now() + 8 * DAY), contentGraceMs: 0 });
+      expect(gc.pageVersions).toBeGreaterThan(0);
+      await source.restoreTo('tag:kept');
+      expect(await fork.query(`PRAGMA integrity_check`)).toEqual([{ integrity_check: 'ok' }]);
+    } finally {
+      await fork.close();
+    }
+    await deleteDatabase(forkName, { store: kv });
+  } finally {
+    await source.close();
+  }
   // Commits under injected faults (some fail, some land after an unknown result).
   const faulty = withFaults(kv, { seed: SEED, notCommitted: 0.1, tooOld: 0.1, unknownCommitted: 0.15, unknownNotCommitted: 0.1, timeout: 0.1 });
   const shaky = await open(name, { store: faulty });
@@ -104,13 +134,16 @@ async function exercise(kv: Kv, name: string): Promise<Range[]> {
   await again.exec(`CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t(v) VALUES ('new life')`);
   await again.close();
   namespaces.push((await namespaceOf(kv, name))!);
-  return namespaces;
+  return { names: [name, forkName], namespaces };
 }
 
-/** The accesses that fall outside `name`'s own keys: its name key and the namespaces it had. */
-function strayAccesses(accesses: Access[], name: string, namespaces: Range[]): string[] {
-  const key = nameKey(DEFAULT_ROOT, name);
-  const allowed = [...namespaces, { begin: key, end: new Uint8Array([...key, 0]) }];
+/**
+ * The accesses that fall outside the keys of `names`: their name keys and the namespaces they had.
+ * A fork's reads of its source fall inside the source's namespace, so they need no exception.
+ */
+function strayAccesses(accesses: Access[], names: string[], namespaces: Range[]): string[] {
+  const keys = names.map((name) => nameKey(DEFAULT_ROOT, name));
+  const allowed = [...namespaces, ...keys.map((key) => ({ begin: key, end: new Uint8Array([...key, 0]) }))];
   const inside = (begin: Uint8Array, end: Uint8Array) =>
     allowed.some((r) => compareBytes(begin, r.begin) >= 0 && compareBytes(end, r.end) <= 0);
   const stray: string[] = [];
@@ -143,9 +176,9 @@ describe.each([
       for (const each of [other, name]) if ((await namespaceOf(base, each)) === undefined) await seed(base, each);
       const before = await fingerprint(base, other);
       const { kv, accesses } = recordingKv(base);
-      const namespaces = await exercise(kv, name);
+      const { names, namespaces } = await exercise(kv, name);
       expect(accesses.length).toBeGreaterThan(100);
-      expect(strayAccesses(accesses, name, namespaces)).toEqual([]);
+      expect(strayAccesses(accesses, names, namespaces)).toEqual([]);
       expect(await fingerprint(base, other)).toEqual(before);
     } finally {
       await base.close();
@@ -153,7 +186,7 @@ describe.each([
   });
 });
 
-it('control: a read of another database through the recorder is caught as a stray access', async () => {
+it('control: a read of another database, or of a fork\'s source, through the recorder is caught as a stray access', async () => {
   const base = await openKv('memory:');
   try {
     await seed(base, 'mine');
@@ -162,7 +195,17 @@ it('control: a read of another database through the recorder is caught as a stra
     const theirs = await open('theirs', { store: kv });
     await theirs.query(`SELECT * FROM t`);
     await theirs.close();
-    expect(strayAccesses(accesses, 'mine', [(await namespaceOf(base, 'mine'))!]).length).toBeGreaterThan(0);
+    expect(strayAccesses(accesses, ['mine'], [(await namespaceOf(base, 'mine'))!]).length).toBeGreaterThan(0);
+    // And a fork's reads through to its source are seen: allowing only the fork's own keys catches them.
+    const source = await open('theirs', { store: base });
+    const fork = await source.fork('theirs.fork');
+    await fork.close();
+    await source.close();
+    accesses.length = 0;
+    const reader = await open('theirs.fork', { store: kv });
+    expect(await reader.query(`SELECT count(*) AS n FROM t`)).toEqual([{ n: 3 }]);
+    await reader.close();
+    expect(strayAccesses(accesses, ['theirs.fork'], [(await namespaceOf(base, 'theirs.fork'))!]).length).toBeGreaterThan(0);
   } finally {
     await base.close();
   }
