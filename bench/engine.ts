@@ -12,24 +12,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
 import { commitPages, createDatabase, head, readPage, type DatabaseRef, type Version } from '../src/engine/index.ts';
 import { openKv } from '../src/kv/index.ts';
 import type { Kv } from '../src/kv/types.ts';
-import { loadAverage, machineInfo } from './lib/machine.ts';
+import { parseBenchOptions } from './lib/bench-options.ts';
+import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
+import { median } from './lib/time.ts';
 
-const program = new Command('bench:engine')
-  .description('Benchmark the engine: read latency at the head vs deep in history, commit throughput')
-  .option('--quick', 'smoke run: small sizes, one run (checks that everything runs; the numbers mean little)')
-  .option('--runs <n>', 'runs per measurement, median reported (default 5)', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${v}"`);
-    return n;
-  })
-  .option('--backends <list>', 'comma-separated: lmdb, memory (default: both)')
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{ quick?: boolean; runs?: number; backends?: string }>();
+const opts = parseBenchOptions({
+  name: 'bench:engine',
+  description: 'Benchmark the engine: read latency at the head vs deep in history, commit throughput',
+  quick: 'smoke run: small sizes, one run (checks that everything runs; the numbers mean little)',
+  runs: 'runs per measurement, median reported (default 5)',
+  backends: 'comma-separated: lmdb, memory (default: both)',
+});
 const quick = opts.quick === true;
 const runs = opts.runs ?? (quick ? 1 : 5);
 const sizes = quick
@@ -61,12 +57,6 @@ const BACKENDS: Backend[] = [
 
 function randomPage(): Uint8Array {
   return randomFillSync(new Uint8Array(PAGE_SIZE));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Page 1 rewritten `depth` times; returns the versions of the first and the last commit. */
@@ -117,8 +107,7 @@ async function main(): Promise<void> {
   const wanted = opts.backends?.split(',').map((s) => s.trim()) ?? BACKENDS.map((b) => b.name);
   const backends = BACKENDS.filter((b) => wanted.includes(b.name));
   if (backends.length !== wanted.length) throw new Error(`unknown backend in "${opts.backends}"; accepted: lmdb, memory`);
-  console.log(`bench:engine  ${machine.date}  node ${machine.node}  ${machine.platform}`);
-  console.log(`cpu: ${machine.cpu} x ${machine.cores} cores  load average: ${machine.loadAverageAtStart.join(' ')}  commit ${machine.gitCommit}`);
+  console.log(machineHeader('bench:engine', machine));
   console.log(`median of ${runs} run(s)${quick ? ' (quick: small sizes)' : ''}; page size ${PAGE_SIZE}; lmdb commits are durable (fsync)\n`);
 
   const results: Result[] = [];

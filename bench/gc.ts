@@ -15,25 +15,21 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
 import { prefixEnd } from '../src/kv/bytes.ts';
 import { openKv } from '../src/kv/index.ts';
 import type { Kv } from '../src/kv/types.ts';
 import { collectGarbage, commitPages, createDatabase, head, readPages, type DatabaseRef, type GcPhase } from '../src/engine/index.ts';
-import { loadAverage, machineInfo } from './lib/machine.ts';
+import { parseBenchOptions } from './lib/bench-options.ts';
+import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
+import { median } from './lib/time.ts';
 
-const program = new Command('bench:gc')
-  .description('Benchmark GC: page versions freed per second and store size before/after for 10,000 commits')
-  .option('--quick', 'smoke run: 500 commits, one run (checks that everything runs; the numbers mean little)')
-  .option('--runs <n>', 'runs per backend, each on a fresh database; median reported (default 3)', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${v}"`);
-    return n;
-  })
-  .option('--backends <list>', 'comma-separated: lmdb, memory (default: both)')
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{ quick?: boolean; runs?: number; backends?: string }>();
+const opts = parseBenchOptions({
+  name: 'bench:gc',
+  description: 'Benchmark GC: page versions freed per second and store size before/after for 10,000 commits',
+  quick: 'smoke run: 500 commits, one run (checks that everything runs; the numbers mean little)',
+  runs: 'runs per backend, each on a fresh database; median reported (default 3)',
+  backends: 'comma-separated: lmdb, memory (default: both)',
+});
 const quick = opts.quick === true;
 const runs = opts.runs ?? (quick ? 1 : 3);
 const COMMITS = quick ? 500 : 10_000;
@@ -61,12 +57,6 @@ const BACKENDS: Record<string, () => Promise<Store>> = {
     return { kv, fileBytes: () => undefined, close: () => kv.close() };
   },
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** A seeded PRNG, so every run and backend sees the same workload. */
 function random(seed: number): () => number {
@@ -177,8 +167,7 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const wanted = opts.backends?.split(',').map((s) => s.trim()) ?? Object.keys(BACKENDS);
   for (const b of wanted) if (!(b in BACKENDS)) throw new Error(`unknown backend "${b}"; accepted: lmdb, memory`);
-  console.log(`bench:gc  ${machine.date}  node ${machine.node}  ${machine.platform}`);
-  console.log(`cpu: ${machine.cpu} x ${machine.cores} cores  load average: ${machine.loadAverageAtStart.join(' ')}  commit ${machine.gitCommit}`);
+  console.log(machineHeader('bench:gc', machine));
   console.log(
     `${COMMITS} commits of 1-3 fresh 4 KiB pages over ${PAGES} pages; GC to the head (retention 0, content grace 0); ` +
       `median of ${runs} run(s), each on a fresh database${quick ? ' (quick)' : ''}\n`,

@@ -11,7 +11,7 @@ import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { concatBytes, u32be, versionstamp } from '../src/kv/bytes.ts';
 import { createEmbeddedKv } from '../src/kv/embedded.ts';
 import { openKv } from '../src/kv/index.ts';
@@ -19,20 +19,17 @@ import { LmdbStorage } from '../src/kv/lmdb.ts';
 import { MemoryStorage } from '../src/kv/memory.ts';
 import type { Storage } from '../src/kv/storage.ts';
 import type { Kv } from '../src/kv/types.ts';
-import { loadAverage, machineInfo } from './lib/machine.ts';
+import { parseBenchOptions } from './lib/bench-options.ts';
+import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
+import { median } from './lib/time.ts';
 
-const program = new Command('bench:kv')
-  .description('Benchmark the kv backends: durable commits, point gets, reverse seeks')
-  .option('--quick', 'smoke run: small sizes, one run (checks that everything runs; the numbers mean little)')
-  .option('--runs <n>', 'runs per measurement, median reported (default 5)', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1, got "${v}"`);
-    return n;
-  })
-  .option('--backends <list>', 'comma-separated: memory, lmdb, fdb (default: memory, lmdb, and fdb when FDB_CLUSTER_FILE is set)')
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{ quick?: boolean; runs?: number; backends?: string }>();
+const opts = parseBenchOptions({
+  name: 'bench:kv',
+  description: 'Benchmark the kv backends: durable commits, point gets, reverse seeks',
+  quick: 'smoke run: small sizes, one run (checks that everything runs; the numbers mean little)',
+  runs: 'runs per measurement, median reported (default 5)',
+  backends: 'comma-separated: memory, lmdb, fdb (default: memory, lmdb, and fdb when FDB_CLUSTER_FILE is set)',
+});
 
 const quick = opts.quick === true;
 const runs = opts.runs ?? (quick ? 1 : 5);
@@ -255,12 +252,6 @@ const reverseSeeksStore: Measurement = {
 
 const MEASUREMENTS = [commitMeasurement(1), commitMeasurement(4), pointGets, reverseSeeks, reverseSeeksFreshTx, reverseSeeksStore];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /**
  * The disk's own pace: 4 KiB writes each followed by fdatasync, per second. A durable commit needs
  * at least one, so this bounds durable commits/s (other processes' I/O lowers it).
@@ -293,8 +284,7 @@ interface Result {
 async function main(): Promise<void> {
   const machine = machineInfo();
   const backends = chooseBackends();
-  console.log(`bench:kv  ${machine.date}  node ${machine.node}  ${machine.platform}`);
-  console.log(`cpu: ${machine.cpu} x ${machine.cores} cores  load average: ${machine.loadAverageAtStart.join(' ')}  commit ${machine.gitCommit}`);
+  console.log(machineHeader('bench:kv', machine));
   const diskAtStart = fdatasyncRate();
   console.log(`disk: ${diskAtStart.toLocaleString('en-US')} write+fdatasync/s at start (a durable commit needs at least one)`);
   console.log(`median of ${runs} run(s)${quick ? ' (quick: small sizes)' : ''}; durable = commit() resolved after fsync (memory is not durable)\n`);

@@ -39,3 +39,11 @@ export function machineInfo(): MachineInfo {
     gitCommit: gitCommit(),
   };
 }
+
+/** The two lines a bench prints first: what ran, where, and how busy the machine was. */
+export function machineHeader(bench: string, machine: MachineInfo): string {
+  return (
+    `${bench}  ${machine.date}  node ${machine.node}  ${machine.platform}\n` +
+    `cpu: ${machine.cpu} x ${machine.cores} cores  load average: ${machine.loadAverageAtStart.join(' ')}  commit ${machine.gitCommit}`
+  );
+}
