@@ -21,6 +21,7 @@ import type { Kv } from '../src/kv/types.ts';
 import { collectGarbage, commitPages, createDatabase, head, readPages, type DatabaseRef, type GcPhase } from '../src/engine/index.ts';
 import { parseBenchOptions } from './lib/bench-options.ts';
 import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
+import { makeRng } from './lib/rng.ts';
 import { median } from './lib/time.ts';
 
 const opts = parseBenchOptions({
@@ -58,19 +59,9 @@ const BACKENDS: Record<string, () => Promise<Store>> = {
   },
 };
 
-/** A seeded PRNG, so every run and backend sees the same workload. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function buildHistory(db: DatabaseRef): Promise<void> {
-  const next = random(42);
+  // Seeded, so every run and backend sees the same workload.
+  const next = makeRng(42);
   let v = await head(db);
   // Every page exists from the first commit on.
   v = await commitPages(db, { snapshot: v, pages: new Map(Array.from({ length: PAGES }, (_, i) => [i + 1, randomFillSync(new Uint8Array(PAGE_SIZE))])) });

@@ -6,6 +6,8 @@
  * rows should be compared.
  */
 
+import { makeRng } from '../../bench/lib/rng.ts';
+
 export type Param = null | bigint | number | string | Buffer;
 
 export interface Step {
@@ -38,20 +40,8 @@ const INDEXES = [
   `DROP INDEX IF EXISTS t2_note`,
 ];
 
-/** mulberry32: small, fast, good enough for test data. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function workload(seed: number, steps: number): Step[] {
-  const rnd = random(seed);
+  const rnd = makeRng(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const bigInt = (): bigint =>
