@@ -8,9 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConflictError, SqliteError, open, type Database } from '../../src/index.ts';
+import { ConflictError, SqliteError, VersionTooOldError, open, type Database } from '../../src/index.ts';
 import { openKv, withFaults } from '../../src/kv/index.ts';
-import { LONG, SEED, between, errorOf, rng, scriptedFaults, tempStore, uniqueName, type ScriptedFault } from './helpers.ts';
+import { LONG, SEED, between, errorOf, pause, rng, scriptedFaults, tempStore, uniqueName, type ScriptedFault } from './helpers.ts';
 
 const lmdb = tempStore();
 afterAll(() => lmdb.remove());
@@ -52,60 +52,65 @@ function apply(model: Model, actions: Action[]): void {
   }
 }
 
+const FAULTS = { notCommitted: 0.08, tooOld: 0.08, unknownCommitted: 0.1, unknownNotCommitted: 0.1, timeout: 0.06 };
+
+/** The schema too is committed under faults: retried until it is there. */
+async function createSchema(db: Database, errors: string[]): Promise<void> {
+  for (;;) {
+    try {
+      await db.transaction(async (tx) => {
+        await tx.run(`CREATE TABLE IF NOT EXISTS kv(k INTEGER PRIMARY KEY, v BLOB NOT NULL)`);
+        await tx.run(`CREATE TABLE IF NOT EXISTS ops(id INTEGER PRIMARY KEY)`);
+      });
+      return;
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+}
+
+/**
+ * Runs op `op` (random actions) as one transaction; whether it landed. `allowed` matches the errors
+ * that may surface: with one writer never a conflict, only a store error that outlasted the retries
+ * (a timeout), which may come after an attempt that committed: the op's own row tells which.
+ */
+async function runOp(db: Database, op: number, actions: Action[], errors: string[], allowed: RegExp): Promise<boolean> {
+  try {
+    await db.transaction(async (tx) => {
+      await tx.run(`INSERT INTO ops VALUES (?)`, [op]);
+      for (const action of actions) {
+        if ('put' in action) await tx.run(`INSERT OR REPLACE INTO kv VALUES (?, ?)`, [action.put, action.value]);
+        else await tx.run(`DELETE FROM kv WHERE k = ?`, [action.del]);
+      }
+    });
+    return true;
+  } catch (error) {
+    expect(error).not.toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toMatch(allowed);
+    errors.push((error as Error).message);
+    return (await db.get(`SELECT 1 AS found FROM ops WHERE id = ?`, [op])) !== undefined;
+  }
+}
+
 describe.each([
   ['memory', () => 'memory:'],
   ['lmdb', () => lmdb.url],
 ])('faults do not corrupt (%s)', (_backend, storeUrl) => {
   it(`${OPS} transactions under injected commit faults: every outcome is all or nothing, every version reads back exactly (seed ${SEED})`, async () => {
     const random = rng(SEED);
-    const kv = withFaults(await openKv(storeUrl()), {
-      seed: SEED,
-      notCommitted: 0.08,
-      tooOld: 0.08,
-      unknownCommitted: 0.1,
-      unknownNotCommitted: 0.1,
-      timeout: 0.06,
-    });
+    const kv = withFaults(await openKv(storeUrl()), { seed: SEED, ...FAULTS });
     const db = await open(uniqueName('faults'), { store: kv });
     const model: Model = new Map();
     /** version -> digest of the content at that version. */
     const expected = new Map<string, string>();
     const errors: string[] = [];
     try {
-      // The schema too is committed under faults: retry it until it is there.
-      for (;;) {
-        try {
-          await db.transaction(async (tx) => {
-            await tx.run(`CREATE TABLE IF NOT EXISTS kv(k INTEGER PRIMARY KEY, v BLOB NOT NULL)`);
-            await tx.run(`CREATE TABLE IF NOT EXISTS ops(id INTEGER PRIMARY KEY)`);
-          });
-          break;
-        } catch (error) {
-          errors.push((error as Error).message);
-        }
-      }
+      await createSchema(db, errors);
       let previousHead = await db.head();
       expected.set(previousHead, digestModel(model));
       for (let op = 1; op <= OPS; op++) {
         const actions = randomActions(random, op);
-        let applied: boolean;
-        try {
-          await db.transaction(async (tx) => {
-            await tx.run(`INSERT INTO ops VALUES (?)`, [op]);
-            for (const action of actions) {
-              if ('put' in action) await tx.run(`INSERT OR REPLACE INTO kv VALUES (?, ?)`, [action.put, action.value]);
-              else await tx.run(`DELETE FROM kv WHERE k = ?`, [action.del]);
-            }
-          });
-          applied = true;
-        } catch (error) {
-          // One writer: never a conflict. A store error that outlasted the retries (a timeout) may
-          // come after an attempt that committed: the op's own row tells which.
-          expect(error).not.toBeInstanceOf(ConflictError);
-          expect((error as Error).message).toMatch(/transaction_timed_out 1031/);
-          errors.push((error as Error).message);
-          applied = (await db.get(`SELECT 1 AS found FROM ops WHERE id = ?`, [op])) !== undefined;
-        }
+        const applied = await runOp(db, op, actions, errors, /transaction_timed_out 1031/);
         if (applied) apply(model, actions);
         const head = await db.head();
         // A commit gets a version after every earlier one; a transaction that did not land, none.
@@ -135,6 +140,91 @@ describe.each([
       for (const [kind, n] of Object.entries(kv.injected)) expect(n, `${kind} faults injected`).toBeGreaterThan(0);
       console.log(`faults: ${OPS} ops, ${versions.length} versions, injected ${JSON.stringify(kv.injected)}, ${errors.length} errors surfaced (seed ${SEED})`);
     } finally {
+      await db.close();
+      await kv.close();
+    }
+  }, LONG ? 900_000 : 120_000);
+});
+
+describe('GC racing the workload under faults', () => {
+  const GC_OPS = LONG ? 200 : 30;
+  it(`${GC_OPS} transactions, GC running beside the first two thirds: versions at or above the watermark read exactly as recorded, older ones fail with VersionTooOldError (seed ${SEED})`, async () => {
+    const random = rng(SEED + 1);
+    const kv = withFaults(await openKv('memory:'), { seed: SEED + 1, ...FAULTS });
+    const name = uniqueName('gc-faults');
+    // Retention 0: every GC run moves the watermark up to the head of the moment.
+    const db = await open(name, { store: kv, retention: 0 });
+    const collector = await open(name, { store: kv });
+    const model: Model = new Map();
+    const expected = new Map<string, string>();
+    const errors: string[] = [];
+    const gc = { running: true, runs: 0, versions: 0, errors: [] as string[] };
+    /** One GC run; whether it succeeded. */
+    const collectOnce = async () => {
+      try {
+        gc.versions += (await collector.gc()).versions;
+        gc.runs++;
+        return true;
+      } catch (error) {
+        gc.errors.push((error as Error).message);
+        return false;
+      }
+    };
+    const gcLoop = (async () => {
+      while (gc.running) {
+        await collectOnce();
+        await pause(5);
+      }
+    })();
+    try {
+      await createSchema(db, errors);
+      expected.set(await db.head(), digestModel(model));
+      for (let op = 1; op <= GC_OPS; op++) {
+        if (op === Math.ceil((GC_OPS * 2) / 3)) {
+          gc.running = false;
+          await gcLoop;
+          // One last run that succeeds, so the watermark surely sits here whatever the loop managed.
+          while (!(await collectOnce()));
+        }
+        const actions = randomActions(random, op);
+        // GC may also revoke a two-phase commit's upload token: that commit fails cleanly.
+        if (await runOp(db, op, actions, errors, /transaction_timed_out 1031|commit interrupted/)) apply(model, actions);
+        const digest = digestModel(model);
+        expect(await digestDb(db), `head after op ${op} (seed ${SEED})`).toBe(digest);
+        expected.set(await db.head(), digest);
+      }
+
+      // GC ran and dropped versions; a store error that outlasted GC's retries is the only failure allowed.
+      expect(gc.runs).toBeGreaterThan(0);
+      expect(gc.versions).toBeGreaterThan(0);
+      for (const message of gc.errors) expect(message).toMatch(/transaction_timed_out 1031/);
+      const watermark = (await db.history()).oldestVersion;
+      const versions = [...expected.keys()].sort();
+      const below = versions.filter((v) => v < watermark);
+      expect(below.length, 'versions below the watermark').toBeGreaterThan(0);
+      expect(versions.length - below.length, 'versions at or above it').toBeGreaterThan(GC_OPS / 4);
+      for (const version of versions) {
+        if (version < watermark) {
+          const error = await errorOf(db.at(version));
+          expect(error, `read at ${version}, below the watermark ${watermark}`).toBeInstanceOf(VersionTooOldError);
+          expect(error).toMatchObject({ code: 'VERSION_TOO_OLD', truncatedBefore: watermark });
+          continue;
+        }
+        const snapshot = await db.at(version);
+        try {
+          expect(await digestDb(snapshot), `content at ${version}`).toBe(expected.get(version));
+        } finally {
+          await snapshot.close();
+        }
+      }
+      const head = await db.at(await db.head());
+      expect(await head.query(`PRAGMA integrity_check`)).toEqual([{ integrity_check: 'ok' }]);
+      await head.close();
+      console.log(`gc under faults: ${GC_OPS} ops, ${gc.runs} GC runs dropped ${gc.versions} versions, ${below.length} of ${versions.length} recorded versions below the watermark, injected ${JSON.stringify(kv.injected)} (seed ${SEED})`);
+    } finally {
+      gc.running = false;
+      await gcLoop;
+      await collector.close();
       await db.close();
       await kv.close();
     }
