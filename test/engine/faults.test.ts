@@ -3,7 +3,7 @@
  * a crash between the phases of a large commit, and GC revoking a two-phase commit's token.
  */
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Kv } from '../../src/kv/types.ts';
 import {
   changes,
@@ -17,7 +17,7 @@ import {
   type DatabaseRef,
 } from '../../src/engine/index.ts';
 import { tokensRange } from '../../src/engine/keys.ts';
-import { backends, Crash, pageOf, scriptedKv, type ScriptedFault } from './helpers.ts';
+import { backends, freshDatabaseEachTest, Crash, pageOf, scriptedKv, type ScriptedFault } from './helpers.ts';
 
 const P = 4096;
 /** A two-phase commit (contents above the inline limit) of three upload transactions. */
@@ -28,13 +28,8 @@ const pagesOf = (first: number, count: number, seed: number) =>
 for (const backend of backends) {
   describe(`commits under kv faults (${backend.name})`, () => {
     let kv: Kv;
-    let close: () => Promise<void>;
     let db: DatabaseRef;
-    beforeEach(async () => {
-      ({ kv, close } = await backend.open());
-      db = await createDatabase(kv, 'db');
-    });
-    afterEach(() => close());
+    freshDatabaseEachTest(backend, (k, d) => ((kv = k), (db = d)));
 
     /** How many kv commits one clean commit of `pages` makes (on a scratch database). */
     const kvCommitsOf = async (pages: Map<number, Uint8Array>) => {

@@ -1,8 +1,8 @@
 /** headAndChanges: a connection's per-transaction check answers exactly what head() and changes() answer. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Kv } from '../../src/kv/types.ts';
 import { changes, commitPages, createDatabase, head, headAndChanges, type DatabaseRef } from '../../src/engine/index.ts';
-import { backends, pageOf } from './helpers.ts';
+import { backends, freshDatabaseEachTest, pageOf } from './helpers.ts';
 
 const P = 4096;
 const pages = (...entries: [number, number][]) => new Map(entries.map(([page, seed]) => [page, pageOf(P, seed)]));
@@ -10,13 +10,8 @@ const pages = (...entries: [number, number][]) => new Map(entries.map(([page, se
 for (const backend of backends) {
   describe(`headAndChanges (${backend.name})`, () => {
     let kv: Kv;
-    let close: () => Promise<void>;
     let db: DatabaseRef;
-    beforeEach(async () => {
-      ({ kv, close } = await backend.open());
-      db = await createDatabase(kv, 'db');
-    });
-    afterEach(async () => close());
+    freshDatabaseEachTest(backend, (k, d) => ((kv = k), (db = d)));
 
     it('equals head() and changes(since, head) from every earlier version', async () => {
       const versions = [await head(db)];

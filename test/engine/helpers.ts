@@ -1,8 +1,10 @@
-/** Shared test setup: the backends the engine runs on, and a Kv wrapper that records transaction sizes. */
+/** Shared test setup: the backends the engine runs on, a fresh database per test, and Kv wrappers that record or script commits. */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { createDatabase, type DatabaseRef } from '../../src/engine/index.ts';
 import { ErrorCode, KvError, openKv } from '../../src/kv/index.ts';
 import type { CommitResult, Kv, KvTransaction } from '../../src/kv/types.ts';
 
@@ -35,6 +37,20 @@ const lmdb: Backend = {
 };
 
 export const backends: Backend[] = [memory, lmdb];
+
+/**
+ * Before each test of the enclosing describe: a fresh store on `backend` holding an empty database 'db',
+ * handed to `use`; the store is closed (and its files removed) after each test.
+ */
+export function freshDatabaseEachTest(backend: Backend, use: (kv: Kv, db: DatabaseRef) => void): void {
+  let close: () => Promise<void>;
+  beforeEach(async () => {
+    const opened = await backend.open();
+    close = opened.close;
+    use(opened.kv, await createDatabase(opened.kv, 'db'));
+  });
+  afterEach(() => close());
+}
 
 export interface RecordingKv extends Kv {
   /** The largest getApproximateSize() seen just before a commit. */

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contentKey } from '../../src/engine/keys.ts';
 import { hashPage } from '../../src/engine/content.ts';
 import type { Kv } from '../../src/kv/types.ts';
@@ -24,7 +24,7 @@ import {
   versionOfReadVersion,
   type DatabaseRef,
 } from '../../src/engine/index.ts';
-import { backends, dumpStore, pageOf } from './helpers.ts';
+import { backends, freshDatabaseEachTest, dumpStore, pageOf } from './helpers.ts';
 
 const P = 4096;
 const pages = (...entries: [number, number][]) => new Map(entries.map(([page, seed]) => [page, pageOf(P, seed)]));
@@ -32,13 +32,8 @@ const pages = (...entries: [number, number][]) => new Map(entries.map(([page, se
 for (const backend of backends) {
   describe(`pages and history (${backend.name})`, () => {
     let kv: Kv;
-    let close: () => Promise<void>;
     let db: DatabaseRef;
-    beforeEach(async () => {
-      ({ kv, close } = await backend.open());
-      db = await createDatabase(kv, 'db');
-    });
-    afterEach(() => close());
+    freshDatabaseEachTest(backend, (k, d) => ((kv = k), (db = d)));
 
     it('every version keeps its pages; unwritten pages are undefined', async () => {
       const v0 = await head(db);
