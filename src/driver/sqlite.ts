@@ -14,7 +14,6 @@ export const SQLITE_INTEGER = SQLite.SQLITE_INTEGER;
 export const SQLITE_FLOAT = SQLite.SQLITE_FLOAT;
 export const SQLITE_TEXT = SQLite.SQLITE_TEXT;
 export const SQLITE_BLOB = SQLite.SQLITE_BLOB;
-export const SQLITE_NULL = SQLite.SQLITE_NULL;
 
 const SQLITE_PREPARE_PERSISTENT = 0x01;
 const SQLITE_NOMEM = SQLite.SQLITE_NOMEM;
@@ -239,11 +238,6 @@ export class SqliteApi {
 
   autocommit(db: number): boolean {
     return this.module._sqlite3_get_autocommit(db) !== 0;
-  }
-
-  /** True when the statement makes no direct change to the database file. */
-  readonly(stmt: number): boolean {
-    return this.module._sqlite3_stmt_readonly(stmt) !== 0;
   }
 
   errmsg(db: number): string {

@@ -4,7 +4,6 @@ export {
   parseVersion,
   versionToBytes,
   versionFromBytes,
-  compareVersions,
   versionOfReadVersion,
   ZERO_VERSION,
   type Version,

@@ -26,10 +26,6 @@ export function versionFromBytes(b: Uint8Array): Version {
   return toHex(b);
 }
 
-export function compareVersions(a: Version, b: Version): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Before everything. */
 export const ZERO_VERSION: Version = '0'.repeat(20);
 
