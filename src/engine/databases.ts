@@ -303,6 +303,18 @@ export async function readWatermark(reader: KvReader, db: DatabaseRef): Promise<
 }
 
 /**
+ * `read` in a snapshot of `db`'s store, alongside readWatermark so a deleted database is refused
+ * (DatabaseNotFoundError) rather than read as empty.
+ */
+export async function readExisting<T>(db: DatabaseRef, read: (reader: KvReader) => Promise<T>): Promise<T> {
+  return readTransaction(db.kv, async (tx) => {
+    const reader = tx.snapshot();
+    const [, value] = await Promise.all([readWatermark(reader, db), read(reader)]);
+    return value;
+  });
+}
+
+/**
  * The checks for pinning a version (a tag, a fork base): readable now (not below the watermark, not in the
  * future) and part of this database's history.
  */
@@ -327,9 +339,5 @@ export function headOf(db: DatabaseRef, lastWrite: Bytes | undefined): Version {
 }
 
 export async function head(db: DatabaseRef): Promise<Version> {
-  return readTransaction(db.kv, async (tx) => {
-    const reader = tx.snapshot();
-    const [, lastWrite] = await Promise.all([readWatermark(reader, db), reader.get(lastWriteKey(db.prefix))]);
-    return headOf(db, lastWrite);
-  });
+  return headOf(db, await readExisting(db, (reader) => reader.get(lastWriteKey(db.prefix))));
 }

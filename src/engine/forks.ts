@@ -14,6 +14,7 @@ import {
   forkBaseOf,
   forkNameOf,
   headOf,
+  readExisting,
   readWatermark,
   rootOfRef,
   type DatabaseRef,
@@ -22,7 +23,6 @@ import { DatabaseNotFoundError } from './errors.ts';
 import { forksPrefix, forksRange, lastWriteKey, metadataKey } from './keys.ts';
 import { decodeMetadata, validateRetention, type DatabaseMetadata } from './metadata.ts';
 import { validateName } from './names.ts';
-import { readTransaction } from './transact.ts';
 import { parseVersion, versionOfReadVersion, type Version } from './version.ts';
 
 export interface ForkOptions {
@@ -69,11 +69,7 @@ export async function forkDatabase(source: DatabaseRef, name: string, options?: 
 
 /** The live forks of `db` (each pins its base version). */
 export async function listForks(db: DatabaseRef): Promise<ForkInfo[]> {
-  return readTransaction(db.kv, async (tx) => {
-    const reader = tx.snapshot();
-    const [, forks] = await Promise.all([readWatermark(reader, db), readForks(reader, db)]);
-    return forks;
-  });
+  return readExisting(db, (reader) => readForks(reader, db));
 }
 
 /** The forks of `db`, read in the caller's transaction (with a read conflict when `reader` is the transaction). */

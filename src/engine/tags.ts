@@ -5,10 +5,10 @@
 
 import { concatBytes, readU64be, u64be } from '../kv/bytes.ts';
 import type { Bytes, KvReader } from '../kv/types.ts';
-import { checkPinnable, headOf, readWatermark, type DatabaseRef } from './databases.ts';
+import { checkPinnable, headOf, readExisting, readWatermark, type DatabaseRef } from './databases.ts';
 import { InvalidOptionError, TagExistsError, TagNotFoundError } from './errors.ts';
 import { lastWriteKey, tagKey, tagOfKey, tagsRange } from './keys.ts';
-import { readTransaction, writeTransaction } from './transact.ts';
+import { writeTransaction } from './transact.ts';
 import { parseVersion, versionFromBytes, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
 export interface TagInfo {
@@ -65,11 +65,7 @@ export async function createTag(db: DatabaseRef, name: string, version?: Version
 
 /** Every tag, by name. */
 export async function listTags(db: DatabaseRef): Promise<TagInfo[]> {
-  return readTransaction(db.kv, async (tx) => {
-    const reader = tx.snapshot();
-    const [, rows] = await Promise.all([readWatermark(reader, db), readTags(reader, db)]);
-    return rows;
-  });
+  return readExisting(db, (reader) => readTags(reader, db));
 }
 
 /** Every tag, read in the caller's transaction (with a read conflict when `reader` is the transaction). */
@@ -99,10 +95,7 @@ export async function deleteTag(db: DatabaseRef, name: string): Promise<void> {
 /** The version a tag names. */
 export async function resolveTag(db: DatabaseRef, name: string): Promise<Version> {
   validateTagName(name);
-  return readTransaction(db.kv, async (tx) => {
-    const reader = tx.snapshot();
-    const [, value] = await Promise.all([readWatermark(reader, db), reader.get(tagKey(db.prefix, name))]);
-    if (value === undefined) throw new TagNotFoundError(db.name, name);
-    return decodeTag(name, value).version;
-  });
+  const value = await readExisting(db, (reader) => reader.get(tagKey(db.prefix, name)));
+  if (value === undefined) throw new TagNotFoundError(db.name, name);
+  return decodeTag(name, value).version;
 }
