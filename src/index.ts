@@ -65,6 +65,7 @@ export {
   DatabaseHasForksError,
   TagNotFoundError,
   TagExistsError,
+  UnsupportedFormatError,
   type Version,
   type CommitInfo,
   type LogOptions,

@@ -50,6 +50,7 @@ export {
   DatabaseHasForksError,
   TagNotFoundError,
   TagExistsError,
+  UnsupportedFormatError,
   type GcOptions,
   type GcReport,
   type GcProgress,

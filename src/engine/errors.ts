@@ -44,6 +44,20 @@ export class VersionTooOldError extends MvdbError {
   }
 }
 
+/** A database's stored metadata has a format this version of mvdb does not read (written by a newer one). */
+export class UnsupportedFormatError extends MvdbError {
+  constructor(
+    readonly found: unknown,
+    readonly supported: number,
+  ) {
+    super(
+      'UNSUPPORTED_FORMAT',
+      `database metadata format ${JSON.stringify(found)} is not supported: this mvdb reads format ${supported}; ` +
+        `upgrade mvdb to open this database`,
+    );
+  }
+}
+
 export class InvalidNameError extends MvdbError {
   constructor(readonly input: unknown) {
     super(

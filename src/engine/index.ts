@@ -66,5 +66,6 @@ export {
   DatabaseHasForksError,
   TagNotFoundError,
   TagExistsError,
+  UnsupportedFormatError,
   type ConflictKind,
 } from './errors.ts';

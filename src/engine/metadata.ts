@@ -1,6 +1,6 @@
 /** Per-database metadata (fixed at creation unless said otherwise) and the validation of its options. */
 
-import { InvalidOptionError } from './errors.ts';
+import { InvalidOptionError, UnsupportedFormatError } from './errors.ts';
 
 export const DEFAULT_PAGE_SIZE = 4096;
 export const MIN_PAGE_SIZE = 4096;
@@ -71,7 +71,7 @@ export function encodeMetadata(m: DatabaseMetadata): Uint8Array {
 
 export function decodeMetadata(bytes: Uint8Array): DatabaseMetadata {
   const raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as DatabaseMetadata & { format: number };
-  if (raw.format !== FORMAT) throw new Error(`unsupported database metadata format ${raw.format}`);
+  if (raw.format !== FORMAT) throw new UnsupportedFormatError(raw.format, FORMAT);
   return {
     pageSize: raw.pageSize,
     createdAt: raw.createdAt,

@@ -20,6 +20,7 @@ import {
   SqliteError,
   TagNotFoundError,
   UnsupportedError,
+  UnsupportedFormatError,
   VersionTooOldError,
   VersionFormatError,
   deleteDatabase,
@@ -28,7 +29,7 @@ import {
   type Database,
 } from '../../src/index.ts';
 import { MAX_COMMIT_PAGES, commitPages, openDatabase } from '../../src/engine/index.ts';
-import { contentKey, pagePrefix } from '../../src/engine/keys.ts';
+import { contentKey, metadataKey, pagePrefix } from '../../src/engine/keys.ts';
 import { prefixEnd } from '../../src/kv/bytes.ts';
 import { KvError, openKv } from '../../src/kv/index.ts';
 import { FORMAT_KEY, STORE_FORMAT } from '../../src/kv/lmdb-store.ts';
@@ -462,6 +463,31 @@ describe('stores that are not (compatible) mvdb stores', () => {
       expect(fileHash(join(dir, 'data.mdb'))).toBe(before);
     } finally {
       other.remove();
+    }
+  });
+
+  it('a database whose metadata has another format is refused with UnsupportedFormatError, naming both formats, and left as it was', async () => {
+    const name = uniqueName('future-format');
+    const made = await open(name, { store: kv });
+    await made.exec(`CREATE TABLE t(x); INSERT INTO t VALUES (1)`);
+    await made.close();
+    const key = metadataKey((await openDatabase(kv, name, { create: false })).prefix);
+    const setMetadata = (value: Uint8Array) => kv.run(async (tx) => tx.set(key, value));
+    const original = (await kv.run((tx) => tx.get(key)))!;
+    const stored = JSON.parse(Buffer.from(original).toString('utf8')) as { format: number };
+    expect(stored.format).toBe(1);
+    await setMetadata(Buffer.from(JSON.stringify({ ...stored, format: 2 })));
+    try {
+      for (const action of [() => open(name, { store: kv }), () => open(name, { store: kv, create: false })]) {
+        const error = await refused(action);
+        expect(error).toBeInstanceOf(UnsupportedFormatError);
+        expect(error).toBeInstanceOf(MvdbError);
+        expect(error).toMatchObject({ code: 'UNSUPPORTED_FORMAT', found: 2, supported: 1 });
+        expect(error.message).toBe('database metadata format 2 is not supported: this mvdb reads format 1; upgrade mvdb to open this database');
+      }
+    } finally {
+      await setMetadata(original);
+      await deleteDatabase(name, { store: kv });
     }
   });
 
