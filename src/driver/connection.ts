@@ -3,6 +3,7 @@
  * its page-store VFS, its prepared-statement cache. Every method holds the
  * module's serializer for its whole run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import {
   ConflictError,
@@ -245,8 +246,4 @@ export class Connection {
     const message = this.#api.errmsg(this.#db);
     return new SqliteError(cause instanceof Error ? `${message}: ${cause.message}` : message, errno, { cause });
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,6 +3,7 @@
  * (better-sqlite3, libSQL), plus versions and time travel.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConflictError,
   Serializer,
@@ -566,8 +567,4 @@ function rowid(value: bigint, bigint: boolean): number | bigint {
 /** Milliseconds before retry `attempt` (1-based): 5 ms doubling to 250 ms, randomized by +-50%. */
 export function backoff(attempt: number): number {
   return Math.min(250, 5 * 2 ** (attempt - 1)) * (0.5 + Math.random());
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -24,6 +24,21 @@ export class ArgumentError extends MvdbError {
   }
 }
 
+/** An options argument of `fn`: an object whose keys are all `accepted`. */
+export function checkOptionNames(fn: string, options: unknown, accepted: readonly string[]): void {
+  if (options === null || typeof options !== 'object') throw new ArgumentError(`${fn}() options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!accepted.includes(key)) throw new ArgumentError(`unknown ${fn}() option "${key}"; accepted: ${accepted.join(', ')}`);
+  }
+}
+
+/** The clientTag option of open() and importDatabase(): stored with each commit in the log. */
+export function checkClientTag(clientTag: unknown): void {
+  if (clientTag !== undefined && (typeof clientTag !== 'string' || Buffer.byteLength(clientTag) > 255)) {
+    throw new ArgumentError('clientTag must be a string of at most 255 UTF-8 bytes');
+  }
+}
+
 /** A call on a Database that was closed, or on a transaction that has ended. */
 export class ClosedError extends MvdbError {
   constructor(message: string) {

@@ -18,7 +18,7 @@ import {
   type Version,
 } from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
-import { ArgumentError, SqliteError } from './errors.ts';
+import { ArgumentError, SqliteError, checkClientTag, checkOptionNames } from './errors.ts';
 import type { StoreOptions } from './index.ts';
 import { bytesSource, withFileSource, writeFileAtomically } from './sqlite-file.ts';
 import { withStore } from './store.ts';
@@ -81,9 +81,7 @@ const READER: DatabaseSettings = { bigint: false, cachePages: undefined, retries
 export async function importDatabase(name: string, source: string | Uint8Array, options: ImportOptions = {}): Promise<ImportResult> {
   checkOptions('importDatabase', options, IMPORT_OPTIONS);
   const { clientTag, onProgress } = options;
-  if (clientTag !== undefined && (typeof clientTag !== 'string' || Buffer.byteLength(clientTag) > 255)) {
-    throw new ArgumentError('clientTag must be a string of at most 255 UTF-8 bytes');
-  }
+  checkClientTag(clientTag);
   const read = async (from: ImageSource) => ({
     label: from.label,
     image: await readImage(from, (done, total) => onProgress?.({ phase: 'read', done, total })),
@@ -175,10 +173,7 @@ async function checkedVersion(ref: DatabaseRef, at: PointInTime): Promise<Versio
 }
 
 function checkOptions(fn: string, options: object, accepted: string[]): void {
-  if (options === null || typeof options !== 'object') throw new ArgumentError(`${fn}() options must be an object`);
-  for (const key of Object.keys(options)) {
-    if (!accepted.includes(key)) throw new ArgumentError(`unknown ${fn}() option "${key}"; accepted: ${accepted.join(', ')}`);
-  }
+  checkOptionNames(fn, options, accepted);
   const { onProgress } = options as { onProgress?: unknown };
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new ArgumentError('onProgress must be a function (progress) => ...');
 }

@@ -2,7 +2,7 @@
 import type { Kv } from '../kv/types.ts';
 import { deleteDatabase as deleteFromStore, head, listDatabases as listInStore, openDatabase, type DatabaseInfo } from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
-import { ArgumentError } from './errors.ts';
+import { ArgumentError, checkClientTag, checkOptionNames } from './errors.ts';
 import { parseDuration } from './history.ts';
 import { DEFAULT_STORE, acquireStore, releaseStore, withStore } from './store.ts';
 
@@ -74,10 +74,7 @@ export function deleteDatabase(name: string, options: StoreOptions = {}): Promis
 }
 
 function validate(options: OpenOptions): DatabaseSettings {
-  if (options === null || typeof options !== 'object') throw new ArgumentError('open() options must be an object');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) throw new ArgumentError(`unknown open() option "${key}"; accepted: ${OPTION_NAMES.join(', ')}`);
-  }
+  checkOptionNames('open', options, OPTION_NAMES);
   const { store, create, bigint, cachePages, retries, clientTag } = options;
   if (store !== undefined && typeof store !== 'string' && (typeof store !== 'object' || typeof store.createTransaction !== 'function')) {
     throw new ArgumentError('store must be a store URL (a directory, lmdb:<dir>, memory:, memory:<name>, fdb:, fdb:<cluster file>) or an open Kv');
@@ -91,9 +88,7 @@ function validate(options: OpenOptions): DatabaseSettings {
   if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
     throw new ArgumentError(`retries must be a whole number >= 0, got ${String(retries)}`);
   }
-  if (clientTag !== undefined && (typeof clientTag !== 'string' || Buffer.byteLength(clientTag) > 255)) {
-    throw new ArgumentError('clientTag must be a string of at most 255 UTF-8 bytes');
-  }
+  checkClientTag(clientTag);
   if (options.retention !== undefined) parseDuration(options.retention, 'retention');
   const { gcIntervalMs } = options;
   if (gcIntervalMs !== undefined && (!Number.isInteger(gcIntervalMs) || gcIntervalMs < 1)) {
@@ -111,5 +106,7 @@ export { SqliteError, ArgumentError, ClosedError } from './errors.ts';
 export { parsePointInTime, POINT_IN_TIME_FORMS, type PointInTime } from './time.ts';
 export { setMaxOpenConnections, DEFAULT_MAX_OPEN_CONNECTIONS } from './pool.ts';
 export { DEFAULT_STORE, normalizeStoreUrl } from './store.ts';
+// The store's errors (numeric `code`, FoundationDB's numbering), e.g. the `cause` of a SqliteError after a timeout.
+export { KvError } from '../kv/index.ts';
 export { importDatabase, exportDatabase } from './file-image.ts';
 export type { ImportOptions, ImportResult, ExportOptions, ExportResult, TransferProgress } from './file-image.ts';
