@@ -13,7 +13,9 @@
  * - Journals and temp files live in memory.
  *
  * Async methods never throw (a rejected promise hangs SQLite): they return an
- * error code and keep the error for the driver (takeError()).
+ * error code and keep the error for the driver (takeError()). They answer with
+ * `ready(code)` whenever no store I/O is needed, so SQLite does not suspend
+ * (sync-result.ts); only store round trips return a Promise.
  */
 import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
 import * as VFS from '@journeyapps/wa-sqlite/src/VFS.js';
@@ -40,6 +42,7 @@ import {
   writeChangeCounter,
 } from './page-one.ts';
 import { SequentialPrefetch } from './prefetch.ts';
+import { ready, type Answer } from './sync-result.ts';
 import type { EmscriptenModule } from './wasm.ts';
 
 export const VFS_NAME = 'mvdb';
@@ -270,39 +273,63 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- read / write -------------------------------------------------------
 
-  async jRead(fileId: number, pData: Uint8Array, offset: number): Promise<number> {
+  jRead(fileId: number, pData: Uint8Array, offset: number): Answer<number> {
     try {
       const file = this.#files.get(fileId);
-      if (file === undefined) return VFS.SQLITE_IOERR_READ;
+      if (file === undefined) return ready(VFS.SQLITE_IOERR_READ);
       if (file.kind === 'memory') {
         const n = file.file.read(pData, offset);
         if (n < pData.length) {
           pData.fill(0, n);
-          return VFS.SQLITE_IOERR_SHORT_READ;
+          return ready(VFS.SQLITE_IOERR_SHORT_READ);
         }
-        return VFS.SQLITE_OK;
+        return ready(VFS.SQLITE_OK);
       }
-      const pageSize = file.ref.pageSize;
-      const size = this.#fileSize(file);
-      const end = Math.min(offset + pData.length, size);
+      const end = Math.min(offset + pData.length, this.#fileSize(file));
       for (let at = offset; at < end; ) {
-        const page = Math.floor(at / pageSize) + 1;
-        const pageStart = (page - 1) * pageSize;
-        const bytes = await this.#readPage(file, page);
-        const upto = Math.min(end, pageStart + pageSize);
-        pData.set(bytes.subarray(at - pageStart, upto - pageStart), at - offset);
-        // Stored page 1 has no counter: show this snapshot's in the bytes just copied (no page copy).
-        if (bytes === file.pageOne) writeChangeCounter(pData.subarray(at - offset, upto - offset), at - pageStart, file.counter);
-        at = upto;
+        const page = Math.floor(at / file.ref.pageSize) + 1;
+        const bytes = this.#pageAt(file, page);
+        // A miss: the rest of the read waits for the store.
+        if (bytes === undefined) return this.#readFrom(file, pData, offset, at, end);
+        at = this.#copyPage(file, pData, offset, at, end, page, bytes);
       }
-      if (end - offset < pData.length) {
-        pData.fill(0, Math.max(0, end - offset));
-        return VFS.SQLITE_IOERR_SHORT_READ;
+      return ready(this.#endRead(pData, offset, end));
+    } catch (error) {
+      return ready(this.#fail(error, VFS.SQLITE_IOERR_READ));
+    }
+  }
+
+  /** jRead from `at` on, after a miss on the page at `at`. */
+  async #readFrom(file: MainFile, pData: Uint8Array, offset: number, at: number, end: number): Promise<number> {
+    try {
+      while (at < end) {
+        const page = Math.floor(at / file.ref.pageSize) + 1;
+        const bytes = this.#pageAt(file, page) ?? (await this.#fetch(file, page));
+        at = this.#copyPage(file, pData, offset, at, end, page, bytes);
       }
-      return VFS.SQLITE_OK;
+      return this.#endRead(pData, offset, end);
     } catch (error) {
       return this.#fail(error, VFS.SQLITE_IOERR_READ);
     }
+  }
+
+  /** Copies the part of `page` in [at, end) to pData (which starts at file offset `offset`); returns where the page ends. */
+  #copyPage(file: MainFile, pData: Uint8Array, offset: number, at: number, end: number, page: number, bytes: Uint8Array): number {
+    const pageStart = (page - 1) * file.ref.pageSize;
+    const upto = Math.min(end, pageStart + file.ref.pageSize);
+    pData.set(bytes.subarray(at - pageStart, upto - pageStart), at - offset);
+    // Stored page 1 has no counter: show this snapshot's in the bytes just copied (no page copy).
+    if (bytes === file.pageOne) writeChangeCounter(pData.subarray(at - offset, upto - offset), at - pageStart, file.counter);
+    return upto;
+  }
+
+  /** A read that stopped at the end of the file is short: zeros for the rest. */
+  #endRead(pData: Uint8Array, offset: number, end: number): number {
+    if (end - offset < pData.length) {
+      pData.fill(0, Math.max(0, end - offset));
+      return VFS.SQLITE_IOERR_SHORT_READ;
+    }
+    return VFS.SQLITE_OK;
   }
 
   jWrite(fileId: number, pData: Uint8Array, offset: number): number {
@@ -373,13 +400,28 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- locks: snapshots and optimistic writers ----------------------------
 
-  async jLock(fileId: number, lockType: number): Promise<number> {
+  jLock(fileId: number, lockType: number): Answer<number> {
     const file = this.#files.get(fileId);
-    if (file?.kind !== 'main') return VFS.SQLITE_OK;
+    if (file?.kind !== 'main') return ready(VFS.SQLITE_OK);
     try {
       if (file.lock === VFS.SQLITE_LOCK_NONE && lockType >= VFS.SQLITE_LOCK_SHARED) {
-        await this.#beginSnapshot(file);
+        const pending = this.#beginSnapshot(file);
+        if (pending !== undefined) {
+          return pending.then(
+            () => this.#raiseLock(file, lockType),
+            (error: unknown) => this.#fail(error, VFS.SQLITE_IOERR_LOCK),
+          );
+        }
       }
+      return ready(this.#raiseLock(file, lockType));
+    } catch (error) {
+      return ready(this.#fail(error, VFS.SQLITE_IOERR_LOCK));
+    }
+  }
+
+  /** Takes `lockType` once any snapshot is in place: higher locks only check what may write. Never throws. */
+  #raiseLock(file: MainFile, lockType: number): number {
+    try {
       if (lockType >= VFS.SQLITE_LOCK_RESERVED && file.lock < VFS.SQLITE_LOCK_RESERVED) {
         if (this.options.pinned !== undefined) {
           return this.#fail(new ReadOnlyError(file.ref.name, this.options.pinned), VFS.SQLITE_READONLY);
@@ -427,28 +469,28 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- file controls: commit points and refused pragmas ------------------
 
-  async jFileControl(fileId: number, op: number, pArg: DataView): Promise<number> {
+  jFileControl(fileId: number, op: number, pArg: DataView): Answer<number> {
     const file = this.#files.get(fileId);
-    if (file?.kind !== 'main') return VFS.SQLITE_NOTFOUND;
+    if (file?.kind !== 'main') return ready(VFS.SQLITE_NOTFOUND);
     try {
       switch (op) {
         case VFS.SQLITE_FCNTL_PRAGMA:
-          return this.#pragma(file, pArg);
+          return ready(this.#pragma(file, pArg));
         case VFS.SQLITE_FCNTL_BEGIN_ATOMIC_WRITE:
-          return VFS.SQLITE_OK;
+          return ready(VFS.SQLITE_OK);
         case VFS.SQLITE_FCNTL_COMMIT_ATOMIC_WRITE:
-          return await this.#commit(file, 'batch');
+          return this.#commit(file, 'batch');
         case VFS.SQLITE_FCNTL_ROLLBACK_ATOMIC_WRITE:
           this.#discardWrites(file);
-          return VFS.SQLITE_OK;
+          return ready(VFS.SQLITE_OK);
         case VFS.SQLITE_FCNTL_COMMIT_PHASETWO:
           // The journal path's commit point: SQLite sends it only when it commits, never during a rollback.
-          return await this.#commit(file, 'journal');
+          return this.#commit(file, 'journal');
         default:
-          return VFS.SQLITE_NOTFOUND;
+          return ready(VFS.SQLITE_NOTFOUND);
       }
     } catch (error) {
-      return this.#fail(error, SQLITE_FAILED);
+      return ready(this.#fail(error, SQLITE_FAILED));
     }
   }
 
@@ -467,17 +509,28 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- internals ----------------------------------------------------------
 
-  /** A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set. */
-  async #beginSnapshot(file: MainFile): Promise<void> {
-    let version: Version;
-    let changed: number[] | 'all' | undefined;
-    if (this.options.pinned !== undefined) version = this.options.pinned;
-    else {
-      const check = await headAndChanges(file.ref, file.cache.version, file.headReadVersion);
-      ({ head: version, changed } = check);
+  /**
+   * A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set.
+   * Undefined when done at once; a Promise when it needs the store.
+   */
+  #beginSnapshot(file: MainFile): Promise<void> | undefined {
+    if (this.options.pinned !== undefined) return this.#startSnapshot(file, this.options.pinned);
+    const since = file.cache.version;
+    return headAndChanges(file.ref, since, file.headReadVersion).then((check) => {
       file.headReadVersion = check.readVersion;
-    }
-    const unchanged = await this.#moveCacheTo(file, version, changed);
+      return this.#startSnapshot(file, check.head, check.changed);
+    });
+  }
+
+  #startSnapshot(file: MainFile, version: Version, changed?: number[] | 'all'): Promise<void> | undefined {
+    const unchanged = this.#moveCacheTo(file, version, changed);
+    if (typeof unchanged !== 'boolean') return unchanged.then((u) => this.#snapshotAt(file, version, u));
+    this.#snapshotAt(file, version, unchanged);
+    return undefined;
+  }
+
+  /** The transaction reads at `version`; `unchanged`: SQLite's own cache still matches it (#moveCacheTo). */
+  #snapshotAt(file: MainFile, version: Version, unchanged: boolean): void {
     file.snapshot = version;
     file.readSet.clear();
     file.failedCommit = undefined;
@@ -510,20 +563,23 @@ export class PageStoreVfs extends FacadeVFS {
    * `knownChanges`: those changes when the caller already read them.
    * True when SQLite's own cache still matches `version`: it matched the cache's version, and
    * nothing changed since but pages of our own last commit (SQLite wrote those itself).
+   * A boolean when memory sufficed; a Promise when the changes or page 1 had to be read.
    */
-  async #moveCacheTo(file: MainFile, version: Version, knownChanges?: number[] | 'all'): Promise<boolean> {
+  #moveCacheTo(file: MainFile, version: Version, knownChanges?: number[] | 'all'): boolean | Promise<boolean> {
     const { cache } = file;
+    if (cache.version !== undefined && cache.version !== version && knownChanges === undefined) {
+      return changes(file.ref, cache.version, version).then((changed) => this.#moveCacheTo(file, version, changed));
+    }
     let sqliteValid = file.sqliteValidAt !== undefined && file.sqliteValidAt === cache.version;
     if (cache.version !== version) {
       if (cache.version !== undefined) {
-        const changed = knownChanges ?? (await changes(file.ref, cache.version, version));
         const own = file.ownCommit?.version === version ? file.ownCommit.pages : undefined;
-        if (changed === 'all') {
+        if (knownChanges === 'all') {
           cache.clear();
           file.pageOne = undefined;
           sqliteValid = false;
         } else {
-          for (const page of changed) {
+          for (const page of knownChanges!) {
             if (own?.has(page)) continue;
             sqliteValid = false;
             cache.evict([page]);
@@ -536,17 +592,22 @@ export class PageStoreVfs extends FacadeVFS {
       cache.version = version;
     }
     file.ownCommit = undefined;
-    if (file.pageOne === undefined) {
-      const [bytes] = await readPages(file.ref, [1], version);
-      this.stats.fetches++;
-      this.stats.pagesFetched++;
-      file.pageOne = bytes ?? emptyPageOne(file.ref.pageSize);
-    }
+    if (file.pageOne === undefined) return this.#loadPageOne(file, version).then(() => sqliteValid);
     return sqliteValid;
   }
 
-  /** One page as this transaction sees it: its own writes, then the cache, then the store. */
-  async #readPage(file: MainFile, page: number): Promise<Uint8Array> {
+  async #loadPageOne(file: MainFile, version: Version): Promise<void> {
+    const [bytes] = await readPages(file.ref, [1], version);
+    this.stats.fetches++;
+    this.stats.pagesFetched++;
+    file.pageOne = bytes ?? emptyPageOne(file.ref.pageSize);
+  }
+
+  /**
+   * One page as this transaction sees it, when memory has it: its own writes, page 1, zeros past
+   * the end, the cache. Undefined on a cache miss (then #fetch it). Records the read either way.
+   */
+  #pageAt(file: MainFile, page: number): Uint8Array | undefined {
     if (file.snapshot !== undefined) file.readSet.add(page);
     const written = file.dirty.get(page);
     if (written !== undefined) return written;
@@ -561,7 +622,7 @@ export class PageStoreVfs extends FacadeVFS {
       this.stats.cacheHits++;
       return cached;
     }
-    return this.#fetch(file, page);
+    return undefined;
   }
 
   /** A cache miss: the page and, on a sequential run, the next uncached pages, in one round trip. */
@@ -595,32 +656,38 @@ export class PageStoreVfs extends FacadeVFS {
     return file.txSize ?? headerPageCount(file.pageOne!) * file.ref.pageSize;
   }
 
-  async #commit(file: MainFile, path: 'batch' | 'journal'): Promise<number> {
+  /** SQLite's commit point: a Promise when there is something to commit, else answered at once. */
+  #commit(file: MainFile, path: 'batch' | 'journal'): Answer<number> {
     if (file.failedCommit !== undefined) {
       this.#discardWrites(file);
-      return this.#fail(file.failedCommit.error, file.failedCommit.code);
+      return ready(this.#fail(file.failedCommit.error, file.failedCommit.code));
     }
-    if (file.dirty.size === 0) return VFS.SQLITE_OK;
+    if (file.dirty.size === 0) return ready(VFS.SQLITE_OK);
     const pages = this.#changedPages(file);
+    if (pages.size === 0) {
+      this.#endWrites(file);
+      return ready(VFS.SQLITE_OK);
+    }
+    return this.#commitPages(file, pages, path);
+  }
+
+  async #commitPages(file: MainFile, pages: Map<number, Uint8Array>, path: 'batch' | 'journal'): Promise<number> {
     try {
-      if (pages.size > 0) {
-        const version = await commitPages(file.ref, {
-          snapshot: file.snapshot!,
-          pages,
-          ...(file.readSetComplete ? { readSet: file.readSet } : {}),
-          ...(this.options.clientTag !== undefined ? { clientTag: this.options.clientTag } : {}),
-        });
-        this.stats.commits++;
-        if (path === 'journal') this.stats.journalCommits++;
-        for (const [page, bytes] of pages) {
-          if (page === 1) file.pageOne = bytes;
-          else file.cache.set(page, bytes);
-        }
-        file.ownCommit = { version, pages: new Set(pages.keys()) };
-        this.#noteVersion(file.ref.name, version);
+      const version = await commitPages(file.ref, {
+        snapshot: file.snapshot!,
+        pages,
+        ...(file.readSetComplete ? { readSet: file.readSet } : {}),
+        ...(this.options.clientTag !== undefined ? { clientTag: this.options.clientTag } : {}),
+      });
+      this.stats.commits++;
+      if (path === 'journal') this.stats.journalCommits++;
+      for (const [page, bytes] of pages) {
+        if (page === 1) file.pageOne = bytes;
+        else file.cache.set(page, bytes);
       }
-      file.dirty.clear();
-      file.txSize = undefined;
+      file.ownCommit = { version, pages: new Set(pages.keys()) };
+      this.#noteVersion(file.ref.name, version);
+      this.#endWrites(file);
       return VFS.SQLITE_OK;
     } catch (error) {
       const code = error instanceof ConflictError ? VFS.SQLITE_BUSY : SQLITE_FAILED;
@@ -629,6 +696,12 @@ export class PageStoreVfs extends FacadeVFS {
       this.#discardWrites(file);
       return this.#fail(error, code);
     }
+  }
+
+  /** The transaction's writes are in the store (or changed nothing). */
+  #endWrites(file: MainFile): void {
+    file.dirty.clear();
+    file.txSize = undefined;
   }
 
   /** The buffered pages that differ from the snapshot; page 1 compared and stored without its counter. */
