@@ -51,6 +51,7 @@ export {
   TagNotFoundError,
   TagExistsError,
   UnsupportedFormatError,
+  PageCorruptError,
   type GcOptions,
   type GcReport,
   type GcProgress,

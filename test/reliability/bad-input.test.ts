@@ -15,7 +15,9 @@ import {
   FutureVersionError,
   InvalidNameError,
   InvalidOptionError,
+  KvError,
   MvdbError,
+  PageCorruptError,
   ReadOnlyError,
   SqliteError,
   TagNotFoundError,
@@ -31,7 +33,7 @@ import {
 import { MAX_COMMIT_PAGES, commitPages, openDatabase } from '../../src/engine/index.ts';
 import { contentKey, metadataKey, pagePrefix } from '../../src/engine/keys.ts';
 import { prefixEnd } from '../../src/kv/bytes.ts';
-import { KvError, openKv } from '../../src/kv/index.ts';
+import { openKv } from '../../src/kv/index.ts';
 import { FORMAT_KEY, STORE_FORMAT } from '../../src/kv/lmdb-store.ts';
 import type { Kv } from '../../src/kv/types.ts';
 import { dumpAll, errorOf, tempStore, uniqueName } from './helpers.ts';
@@ -540,6 +542,7 @@ describe('a corrupted page in the store', () => {
   }
 
   const expectCorrupt = (error: unknown, name: string, page: number) => {
+    expect(error).toBeInstanceOf(PageCorruptError);
     expect(error).toBeInstanceOf(MvdbError);
     expect(error).toMatchObject({ code: 'PAGE_CORRUPT', database: name, page });
     expect((error as Error).message).toMatch(new RegExp(`^database "${name}": content of page ${page} \\(hash [0-9a-f]{64}\\) is corrupt or missing$`));

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConflictError, SqliteError, VersionTooOldError, open, type Database } from '../../src/index.ts';
+import { ConflictError, KvError, SqliteError, VersionTooOldError, open, type Database } from '../../src/index.ts';
 import { openKv, withFaults } from '../../src/kv/index.ts';
 import { LONG, SEED, between, errorOf, pause, rng, scriptedFaults, tempStore, uniqueName, type ScriptedFault } from './helpers.ts';
 
@@ -278,6 +278,7 @@ describe('store errors at commit, one at a time (what the caller of a commit see
       const error = await errorOf(insertOnce(db, 'a'));
       expect(error).toBeInstanceOf(SqliteError);
       expect((error as Error).message).toMatch(/transaction_timed_out 1031/);
+      expect((error as Error).cause).toBeInstanceOf(KvError); // the public export is the class thrown
       expect((error as Error).cause).toMatchObject({ code: 1031 });
       expect({ commits: await commits(db), head: await db.head() }).toEqual(before);
       expect(await db.query(`SELECT id FROM t`)).toEqual([]);
