@@ -1,6 +1,6 @@
 /** Parsing of the CLI's argument values: points in history, counts. */
 
-import { MvdbError, parsePointInTime as parseDriverPoint } from '../index.ts';
+import { MvdbError, parseDuration, parsePointInTime as parseDriverPoint } from '../index.ts';
 import { UsageError } from './errors.ts';
 
 export type PointInTime =
@@ -36,6 +36,15 @@ export function parsePointInTime(input: string, now: Date = new Date()): PointIn
   } catch (err) {
     if (err instanceof MvdbError) throw new UsageError(`"${input}" is not a version or time; accepted: ${POINT_IN_TIME_FORMS}`, { cause: err });
     throw err;
+  }
+}
+
+/** A duration ("7 days", "12h", ms) for option or argument `what`; UsageError naming the accepted forms. */
+export function parseDurationArgument(input: string, what: string): number {
+  try {
+    return parseDuration(input, what);
+  } catch (err) {
+    throw new UsageError((err as Error).message, { cause: err });
   }
 }
 

@@ -25,7 +25,7 @@ import type { ResultSet } from './format.ts';
 import type { CliDatabase, CliStore, CommitEntry, DatabaseSummary } from './store.ts';
 
 /** Every commit the CLI makes says so in the log. */
-const CLIENT_TAG = 'mvdb-cli';
+export const CLIENT_TAG = 'mvdb-cli';
 
 class DriverDatabase implements CliDatabase {
   constructor(private readonly db: Database) {}
@@ -61,14 +61,14 @@ class DriverDatabase implements CliDatabase {
 }
 
 /** A missing database, with where to look. */
-function notFound(err: unknown, url: string): unknown {
+export function notFound(err: unknown, url: string): unknown {
   return err instanceof DatabaseNotFoundError
     ? new CliError(`${err.message} in ${url} (mvdb ls lists the databases there)`, { cause: err })
     : err;
 }
 
 /** The driver's form of a point (undefined for the head). */
-function driverPoint(point: PointInTime): DriverPointInTime | undefined {
+export function driverPoint(point: PointInTime): DriverPointInTime | undefined {
   if (point.kind === 'head') return undefined;
   if (point.kind === 'tag') return `tag:${point.tag}`;
   return point.kind === 'version' ? point.version : point.time;

@@ -3,13 +3,10 @@
  * database, points in history that may name a tag, durations, and how sizes and durations read.
  */
 
-import { DatabaseNotFoundError, open, type Database } from '../index.ts';
+import { open, type Database } from '../index.ts';
 import type { PointInTime } from './args.ts';
+import { CLIENT_TAG, driverPoint, notFound } from './connect.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
-import { CliError } from './errors.ts';
-
-/** Commits the CLI makes say so in the log (as the other commands' do). */
-const CLIENT_TAG = 'mvdb-cli';
 
 /** Runs `body` with database `name` of the store open (never created), closing it afterwards. */
 export function withDatabase<T>(ctx: CliContext, globals: GlobalOptions, name: string, body: (db: Database) => Promise<T>): Promise<T> {
@@ -18,10 +15,7 @@ export function withDatabase<T>(ctx: CliContext, globals: GlobalOptions, name: s
     try {
       db = await open(name, { store: globals.store, create: false, clientTag: CLIENT_TAG });
     } catch (err) {
-      if (err instanceof DatabaseNotFoundError) {
-        throw new CliError(`${err.message} in ${globals.store} (mvdb ls lists the databases there)`, { cause: err });
-      }
-      throw err;
+      throw notFound(err, globals.store);
     }
     try {
       return await body(db);
@@ -33,16 +27,8 @@ export function withDatabase<T>(ctx: CliContext, globals: GlobalOptions, name: s
 
 /** The version a point (parsed by args.ts parsePointInTime) names in `db`. */
 export async function versionOf(db: Database, point: PointInTime): Promise<string> {
-  switch (point.kind) {
-    case 'head':
-      return db.head();
-    case 'version':
-      return db.versionAt(point.version);
-    case 'time':
-      return db.versionAt(point.time);
-    case 'tag':
-      return db.versionAt(`tag:${point.tag}`);
-  }
+  const at = driverPoint(point);
+  return at === undefined ? db.head() : db.versionAt(at);
 }
 
 const UNITS: [number, string][] = [

@@ -2,9 +2,9 @@
 
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { parseDuration, type GcReport } from '../../index.ts';
+import type { GcReport } from '../../index.ts';
+import { parseDurationArgument } from '../args.ts';
 import type { CliContext } from '../context.ts';
-import { UsageError } from '../errors.ts';
 import { jsonValue } from '../format.ts';
 import { formatBytes, withDatabase } from '../history.ts';
 
@@ -17,7 +17,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--grace <duration>', 'keep stored pages uploaded within this long, for commits in flight (default 1 hour)')
     .action(async (name: string, opts: { dryRun?: boolean; grace?: string }, command: Command) => {
       const globals = ctx.globals(command);
-      const contentGraceMs = opts.grace === undefined ? undefined : graceOf(opts.grace);
+      const contentGraceMs = opts.grace === undefined ? undefined : parseDurationArgument(opts.grace, '--grace');
       await withDatabase(ctx, globals, name, async (db) => {
         const bar = progressBar(ctx);
         let report: GcReport;
@@ -33,14 +33,6 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(globals.json ? `${jsonValue(report)}\n` : describe(name, report));
       });
     });
-}
-
-function graceOf(text: string): number {
-  try {
-    return parseDuration(text, '--grace');
-  } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err });
-  }
 }
 
 /** The report as a person reads it. */

@@ -1,9 +1,9 @@
 /** `mvdb retention <db> [duration]`: show or set how long history stays readable. */
 
 import type { Command } from 'commander';
-import { DURATION_FORMS, parseDuration } from '../../index.ts';
+import { DURATION_FORMS } from '../../index.ts';
+import { parseDurationArgument } from '../args.ts';
 import type { CliContext } from '../context.ts';
-import { UsageError } from '../errors.ts';
 import { jsonValue } from '../format.ts';
 import { formatDuration, withDatabase } from '../history.ts';
 
@@ -15,14 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[duration]', `the new retention window: ${DURATION_FORMS}`)
     .action(async (name: string, duration: string | undefined, _opts: unknown, command: Command) => {
       const globals = ctx.globals(command);
-      let retentionMs: number | undefined;
-      if (duration !== undefined) {
-        try {
-          retentionMs = parseDuration(duration, 'the retention');
-        } catch (err) {
-          throw new UsageError((err as Error).message, { cause: err });
-        }
-      }
+      const retentionMs = duration === undefined ? undefined : parseDurationArgument(duration, 'the retention');
       await withDatabase(ctx, globals, name, async (db) => {
         const before = await db.history();
         if (retentionMs !== undefined) await db.setRetention(retentionMs);
