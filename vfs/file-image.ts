@@ -16,9 +16,9 @@ import {
   MvdbError,
   readPages,
   type DatabaseRef,
+  type Kv,
   type Version,
 } from '../src/engine/index.ts';
-import type { Kv } from '../src/kv/types.ts';
 import { headerChangeCounter, headerPageCount, headerPageSize, isWalHeader, normalizePageOne } from './page-one.ts';
 
 /** Bytes that are not an SQLite database mvdb can take in (each message names the source and the problem). */

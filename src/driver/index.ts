@@ -1,6 +1,12 @@
 /** The driver: open a database of a store and use it like an SQLite database, with versions. */
-import type { Kv } from '../kv/types.ts';
-import { deleteDatabase as deleteFromStore, head, listDatabases as listInStore, openDatabase, type DatabaseInfo } from '../../vfs/index.ts';
+import {
+  deleteDatabase as deleteFromStore,
+  head,
+  listDatabases as listInStore,
+  openDatabase,
+  type DatabaseInfo,
+  type Kv,
+} from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError, checkClientTag, checkOptionNames } from './errors.ts';
 import { parseDuration } from './history.ts';
@@ -107,6 +113,6 @@ export { parsePointInTime, POINT_IN_TIME_FORMS, type PointInTime } from './time.
 export { setMaxOpenConnections, DEFAULT_MAX_OPEN_CONNECTIONS } from './pool.ts';
 export { DEFAULT_STORE, normalizeStoreUrl } from './store.ts';
 // The store's errors (numeric `code`, FoundationDB's numbering), e.g. the `cause` of a SqliteError after a timeout.
-export { KvError } from '../kv/index.ts';
+export { KvError } from '../../vfs/index.ts';
 export { importDatabase, exportDatabase } from './file-image.ts';
 export type { ImportOptions, ImportResult, ExportOptions, ExportResult, TransferProgress } from './file-image.ts';

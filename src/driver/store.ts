@@ -8,8 +8,7 @@
  *   'fdb:' or 'fdb:<file>'    FoundationDB (cluster file: the given one, FDB_CLUSTER_FILE, the default)
  */
 import { resolve } from 'node:path';
-import { openKv } from '../kv/index.ts';
-import type { Kv } from '../kv/types.ts';
+import { openKv, type Kv } from '../../vfs/index.ts';
 import { ArgumentError } from './errors.ts';
 
 export const DEFAULT_STORE = './mvdb-data';

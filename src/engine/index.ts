@@ -1,5 +1,8 @@
 /** The multi-version page store: the engine's public surface (see notes/engine-api.md). */
 
+// The kv names the layers above need: each imports only the layer below it.
+export { openKv, KvError, type Kv } from '../kv/index.ts';
+
 export {
   parseVersion,
   versionToBytes,
