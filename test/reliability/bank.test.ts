@@ -56,12 +56,14 @@ describe('bank (lmdb, writer processes, kv faults)', () => {
         expect(history.problems).toEqual([]);
         expect(history.versions).toBe(1 + WRITERS * TRANSFERS); // the setup, then one commit per transfer
 
-        // The faults were really injected, of every kind, and the writers saw some of them.
+        // The faults were really injected.
         const injected = stats.reduce<Record<string, number>>((sum, s) => {
           for (const [kind, n] of Object.entries(s.injected)) sum[kind] = (sum[kind] ?? 0) + n;
           return sum;
         }, {});
-        expect(Object.values(injected).every((n) => n > 0), JSON.stringify(injected)).toBe(true);
+        // About 4 of each kind are expected, so one kind may by chance get none (a few % of seeds);
+        // faults.test.ts checks that every kind ran. Here: several kinds, really injected.
+        expect(Object.values(injected).filter((n) => n > 0).length, JSON.stringify(injected)).toBeGreaterThanOrEqual(3);
         console.log(
           `bank: ${WRITERS} writers, ${head.transfers} transfers, ${headReads} head reads during the run, ` +
             `${history.versions} versions checked; injected ${JSON.stringify(injected)}; ` +
