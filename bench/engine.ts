@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { commitPages, createDatabase, head, readPage, type DatabaseRef, type Version } from '../src/engine/index.ts';
 import { openKv } from '../src/kv/index.ts';
 import type { Kv } from '../src/kv/types.ts';
-import { parseBenchOptions } from './lib/bench-options.ts';
+import { parseBenchOptions, type MetricResult } from './lib/layer-bench.ts';
 import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
 import { median } from './lib/time.ts';
 
@@ -93,15 +93,6 @@ async function commitThroughput(db: DatabaseRef, pages: number, count: number): 
   return (pages * count) / ((performance.now() - t) / 1000);
 }
 
-interface Result {
-  backend: string;
-  metric: string;
-  unit: string;
-  detail: string;
-  median: number;
-  runs: number[];
-}
-
 async function main(): Promise<void> {
   const machine = machineInfo();
   const wanted = opts.backends?.split(',').map((s) => s.trim()) ?? BACKENDS.map((b) => b.name);
@@ -110,7 +101,7 @@ async function main(): Promise<void> {
   console.log(machineHeader('bench:engine', machine));
   console.log(`median of ${runs} run(s)${quick ? ' (quick: small sizes)' : ''}; page size ${PAGE_SIZE}; lmdb commits are durable (fsync)\n`);
 
-  const results: Result[] = [];
+  const results: MetricResult[] = [];
   const record = (backend: string, metric: string, unit: string, detail: string, values: number[]) => {
     results.push({ backend, metric, unit, detail, median: median(values), runs: values });
     process.stderr.write(`  ${backend}: ${metric}: ${median(values).toFixed(1)} ${unit}\n`);

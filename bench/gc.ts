@@ -19,7 +19,7 @@ import { prefixEnd } from '../src/kv/bytes.ts';
 import { openKv } from '../src/kv/index.ts';
 import type { Kv } from '../src/kv/types.ts';
 import { collectGarbage, commitPages, createDatabase, head, readPages, type DatabaseRef, type GcPhase } from '../src/engine/index.ts';
-import { parseBenchOptions } from './lib/bench-options.ts';
+import { parseBenchOptions } from './lib/layer-bench.ts';
 import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
 import { makeRng } from './lib/rng.ts';
 import { median } from './lib/time.ts';

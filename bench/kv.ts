@@ -19,7 +19,7 @@ import { LmdbStorage } from '../src/kv/lmdb.ts';
 import { MemoryStorage } from '../src/kv/memory.ts';
 import type { Storage } from '../src/kv/storage.ts';
 import type { Kv } from '../src/kv/types.ts';
-import { parseBenchOptions } from './lib/bench-options.ts';
+import { parseBenchOptions, type MetricResult } from './lib/layer-bench.ts';
 import { loadAverage, machineHeader, machineInfo } from './lib/machine.ts';
 import { median } from './lib/time.ts';
 
@@ -272,15 +272,6 @@ function fdatasyncRate(): number {
   return Math.round(rate);
 }
 
-interface Result {
-  backend: string;
-  metric: string;
-  unit: string;
-  detail: string;
-  median: number;
-  runs: number[];
-}
-
 async function main(): Promise<void> {
   const machine = machineInfo();
   const backends = chooseBackends();
@@ -289,7 +280,7 @@ async function main(): Promise<void> {
   console.log(`disk: ${diskAtStart.toLocaleString('en-US')} write+fdatasync/s at start (a durable commit needs at least one)`);
   console.log(`median of ${runs} run(s)${quick ? ' (quick: small sizes)' : ''}; durable = commit() resolved after fsync (memory is not durable)\n`);
 
-  const results: Result[] = [];
+  const results: MetricResult[] = [];
   for (const backend of backends) {
     const opened = await backend.open();
     try {

@@ -1,6 +1,7 @@
 /**
- * The command line the single-layer benches (bench:kv, bench:engine, bench:gc) share:
- * --quick, --runs <n>, --backends <list>. Each bench supplies only its own wording.
+ * What the single-layer benches (bench:kv, bench:engine, bench:gc) share: their command line
+ * (--quick, --runs <n>, --backends <list>; each bench supplies only its own wording) and the
+ * result row bench:kv and bench:engine write.
  */
 import { Command, InvalidArgumentError } from 'commander';
 
@@ -26,4 +27,14 @@ export function parseBenchOptions(help: { name: string; description: string; qui
     .showHelpAfterError();
   program.parse();
   return program.opts<BenchOptions>();
+}
+
+/** One figure in bench/results/{kv,engine}.json: the median of `runs`. */
+export interface MetricResult {
+  backend: string;
+  metric: string;
+  unit: string;
+  detail: string;
+  median: number;
+  runs: number[];
 }
