@@ -45,18 +45,18 @@ export interface Range {
   end: Bytes;
 }
 
+/** Every key that starts with `prefix`. */
+const prefixRange = (prefix: Bytes): Range => ({ begin: prefix, end: prefixEnd(prefix) });
+
 export const nameKey = (root: Bytes, name: string): Bytes => concatBytes(root, NAMES, utf8(name));
-export function namesRange(root: Bytes): Range {
-  const prefix = concatBytes(root, NAMES);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const namesRange = (root: Bytes): Range => prefixRange(concatBytes(root, NAMES));
 export const nameOfKey = (root: Bytes, key: Bytes): string =>
   Buffer.from(key.subarray(root.length + NAMES.length)).toString('utf8');
 
 /** Prefix for setVersionstampedKey when creating a database: the stamp becomes the namespace id. */
 export const databasesPrefix = (root: Bytes): Bytes => concatBytes(root, DATABASES);
 export const namespacePrefix = (root: Bytes, id: Bytes): Bytes => concatBytes(root, DATABASES, id);
-export const namespaceRange = (ns: Bytes): Range => ({ begin: ns, end: prefixEnd(ns) });
+export const namespaceRange = (ns: Bytes): Range => prefixRange(ns);
 
 export const METADATA_SUFFIX = METADATA;
 export const WATERMARK_SUFFIX = WATERMARK;
@@ -71,18 +71,12 @@ export function pageRangeAt(ns: Bytes, page: number, version: Bytes): Range {
   return { begin: prefix, end: keyAfter(concatBytes(prefix, version)) };
 }
 /** Every version of `page`. */
-export function pageRange(ns: Bytes, page: number): Range {
-  const prefix = pagePrefix(ns, page);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const pageRange = (ns: Bytes, page: number): Range => prefixRange(pagePrefix(ns, page));
 /** The version suffix of a page-index, changelog or time-index key. */
 export const versionSuffix = (key: Bytes): Bytes => key.subarray(key.length - 10);
 
 /** The whole page index of a namespace. */
-export function pageIndexRange(ns: Bytes): Range {
-  const prefix = concatBytes(ns, PAGE);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const pageIndexRange = (ns: Bytes): Range => prefixRange(concatBytes(ns, PAGE));
 /** The page number of a page-index key. */
 export const pageOfKey = (ns: Bytes, key: Bytes): number =>
   new DataView(key.buffer, key.byteOffset + ns.length + PAGE.length, 4).getUint32(0);
@@ -91,10 +85,7 @@ export const hashOfContentIndexKey = (ns: Bytes, key: Bytes): Bytes => key.subar
 
 export const contentKey = (ns: Bytes, hash: Bytes): Bytes => concatBytes(ns, CONTENT, hash);
 export const contentIndexKey = (ns: Bytes, hash: Bytes): Bytes => concatBytes(ns, CONTENT_INDEX, hash);
-export function contentIndexRange(ns: Bytes): Range {
-  const prefix = concatBytes(ns, CONTENT_INDEX);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const contentIndexRange = (ns: Bytes): Range => prefixRange(concatBytes(ns, CONTENT_INDEX));
 
 export const changelogPrefix = (ns: Bytes): Bytes => concatBytes(ns, CHANGELOG);
 export const changelogKey = (ns: Bytes, version: Bytes): Bytes => concatBytes(ns, CHANGELOG, version);
@@ -103,27 +94,15 @@ export const timePrefix = (ns: Bytes): Bytes => concatBytes(ns, TIME);
 export const timeKeyPrefix = (ns: Bytes, ms: number): Bytes => concatBytes(ns, TIME, u64be(BigInt(ms)));
 
 export const idempotencyKey = (ns: Bytes, key: Bytes): Bytes => concatBytes(ns, IDEMPOTENCY, key);
-export function idempotencyRange(ns: Bytes): Range {
-  const prefix = concatBytes(ns, IDEMPOTENCY);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const idempotencyRange = (ns: Bytes): Range => prefixRange(concatBytes(ns, IDEMPOTENCY));
 export const tokenKey = (ns: Bytes, token: Bytes): Bytes => concatBytes(ns, TOKEN, token);
-export function tokensRange(ns: Bytes): Range {
-  const prefix = concatBytes(ns, TOKEN);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const tokensRange = (ns: Bytes): Range => prefixRange(concatBytes(ns, TOKEN));
 
 export const tagKey = (ns: Bytes, name: string): Bytes => concatBytes(ns, TAG, utf8(name));
-export function tagsRange(ns: Bytes): Range {
-  const prefix = concatBytes(ns, TAG);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const tagsRange = (ns: Bytes): Range => prefixRange(concatBytes(ns, TAG));
 export const tagOfKey = (ns: Bytes, key: Bytes): string => Buffer.from(key.subarray(ns.length + TAG.length)).toString('utf8');
 
 /** Prefix for setVersionstampedKey when forking: the stamp is the fork's namespace id. */
 export const forksPrefix = (ns: Bytes): Bytes => concatBytes(ns, FORK);
 export const forkKey = (ns: Bytes, forkId: Bytes): Bytes => concatBytes(ns, FORK, forkId);
-export function forksRange(ns: Bytes): Range {
-  const prefix = concatBytes(ns, FORK);
-  return { begin: prefix, end: prefixEnd(prefix) };
-}
+export const forksRange = (ns: Bytes): Range => prefixRange(concatBytes(ns, FORK));
