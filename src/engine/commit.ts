@@ -12,7 +12,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { prefixEnd, u64be } from '../kv/bytes.ts';
+import { prefixEnd, toHex, u64be } from '../kv/bytes.ts';
 import type { KvReader, KvTransaction } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
 import { encodeChangelogEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
@@ -126,7 +126,7 @@ function planCommit(db: DatabaseRef, request: CommitRequest): Plan {
     const hash = hashPage(data);
     writes.push({ page, hash });
     // Copy: the caller may reuse its buffers while the upload runs.
-    contents.set(Buffer.from(hash).toString('hex'), { hash, bytes: copyBytes(data) });
+    contents.set(toHex(hash), { hash, bytes: copyBytes(data) });
     bytes += data.length;
   }
   writes.sort((a, b) => a.page - b.page);

@@ -5,7 +5,7 @@
  * pages), every page up to `pageCount` is compared the same way.
  */
 
-import { keyAfter } from '../kv/bytes.ts';
+import { bytesEqual, keyAfter } from '../kv/bytes.ts';
 import { decodeChangelogEntry } from './changelog.ts';
 import { readWatermark, type DatabaseRef } from './databases.ts';
 import { FutureVersionError, InvalidOptionError, VersionTooOldError } from './errors.ts';
@@ -45,7 +45,7 @@ export async function differingPages(db: DatabaseRef, a: Version, b: Version, pa
 
 function sameHash(x: Uint8Array | undefined, y: Uint8Array | undefined): boolean {
   if (x === undefined || y === undefined) return x === y;
-  return Buffer.compare(x, y) === 0;
+  return bytesEqual(x, y);
 }
 
 /**

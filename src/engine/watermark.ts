@@ -3,12 +3,11 @@
  * at or before now - retention, never past a tag or a fork's base, and never back.
  */
 
-import { concatBytes, u64be } from '../kv/bytes.ts';
 import type { KvTransaction } from '../kv/types.ts';
 import { readWatermark, type DatabaseRef } from './databases.ts';
 import { DatabaseNotFoundError } from './errors.ts';
 import { readForks } from './forks.ts';
-import { metadataKey, timePrefix, versionSuffix, watermarkKey } from './keys.ts';
+import { metadataKey, timeKeyPrefix, timePrefix, versionSuffix, watermarkKey } from './keys.ts';
 import { decodeMetadata } from './metadata.ts';
 import { readTags } from './tags.ts';
 import { readTransaction, writeTransaction } from './transact.ts';
@@ -57,9 +56,8 @@ async function planMove(tx: KvTransaction, db: DatabaseRef, now: number): Promis
   if (stored === undefined) throw new DatabaseNotFoundError(db.name);
   // Retention alone: the newest commit at or before the cutoff (the state at the cutoff stays readable).
   const cutoff = now - decodeMetadata(stored).retentionMs;
-  const prefix = timePrefix(db.prefix);
   const [newest] =
-    cutoff < 0 ? [] : await tx.snapshot().getRange(prefix, concatBytes(prefix, u64be(BigInt(cutoff) + 1n)), { limit: 1, reverse: true });
+    cutoff < 0 ? [] : await tx.snapshot().getRange(timePrefix(db.prefix), timeKeyPrefix(db.prefix, cutoff + 1), { limit: 1, reverse: true });
   const byRetention = newest === undefined ? from : versionFromBytes(versionSuffix(newest[0]));
   const pins: Pin[] = [
     ...tags.map((t): Pin => ({ kind: 'tag', name: t.name, version: t.version })),
