@@ -26,6 +26,7 @@ import {
   head,
   headAndChanges,
   readPages,
+  storeVersionSync,
   type DatabaseRef,
   type Version,
 } from '../src/engine/index.ts';
@@ -516,6 +517,11 @@ export class PageStoreVfs extends FacadeVFS {
   #beginSnapshot(file: MainFile): Promise<void> | undefined {
     if (this.options.pinned !== undefined) return this.#startSnapshot(file, this.options.pinned);
     const since = file.cache.version;
+    // The last head check read at headReadVersion and found `since` as the head. A store still at that
+    // version has had no commit at all since (in any process), so the head is still `since`.
+    if (since !== undefined && file.headReadVersion !== undefined && storeVersionSync(file.ref) === file.headReadVersion) {
+      return this.#startSnapshot(file, since, []);
+    }
     return headAndChanges(file.ref, since, file.headReadVersion).then((check) => {
       file.headReadVersion = check.readVersion;
       return this.#startSnapshot(file, check.head, check.changed);

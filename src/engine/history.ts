@@ -110,6 +110,15 @@ export async function headAndChanges(db: DatabaseRef, since?: Version, sinceRead
   });
 }
 
+/**
+ * The store's current read version (as headAndChanges' `readVersion`), read synchronously, or
+ * undefined when the store cannot tell without a round trip (FoundationDB). Equal to an earlier
+ * check's readVersion only if nothing at all was committed since: that check's head still holds.
+ */
+export function storeVersionSync(db: DatabaseRef): bigint | undefined {
+  return db.kv.committedVersionSync?.();
+}
+
 export interface CommitInfo {
   version: Version;
   time: Date;

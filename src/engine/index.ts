@@ -35,6 +35,7 @@ export {
 export {
   changes,
   headAndChanges,
+  storeVersionSync,
   log,
   versionAt,
   MAX_CHANGED_PAGES,

@@ -13,13 +13,26 @@ export type EmbeddedKvOptions = EmbeddedOptions;
 
 export function createEmbeddedKv(storage: Storage, url: string, options: EmbeddedKvOptions = {}): Kv {
   let closed = false;
-  const createTransaction = (txOptions?: TransactionOptions): KvTransaction => {
+  const checkOpen = (): void => {
     if (closed) throw new KvError(ErrorCode.storeClosed, `${url} was closed; open it again`);
+  };
+  const createTransaction = (txOptions?: TransactionOptions): KvTransaction => {
+    checkOpen();
     return new EmbeddedTransaction(storage, txOptions, options);
   };
+  // A transaction's read version is its snapshot's version: the store's latest version.
+  const latestVersion = storage.latestVersion?.bind(storage);
   return {
     url,
     createTransaction,
+    ...(latestVersion !== undefined
+      ? {
+          committedVersionSync: () => {
+            checkOpen();
+            return latestVersion();
+          },
+        }
+      : {}),
     run: async (body, runOptions?: RunOptions) => runWithRetries(createTransaction(runOptions), body),
     close: async () => {
       if (closed) return;

@@ -118,6 +118,14 @@ export class LmdbStorage implements Storage {
     return snapshot;
   }
 
+  latestVersion(): bigint {
+    this.#checkOpen();
+    const { env, meta } = this.store;
+    // As in snapshot(): a fresh read, so commits other processes finished before this call are seen.
+    env.resetReadTxn();
+    return readU64be(meta.get(VERSION_KEY)!);
+  }
+
   async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
     this.#checkOpen();
     this.#checkKeySizes(request.mutations);

@@ -80,6 +80,11 @@ export class MemoryStorage implements Storage {
     };
   }
 
+  latestVersion(): bigint {
+    this.#assertOpen();
+    return this.#version;
+  }
+
   async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
     this.#assertOpen();
     const readConflicts = normalizeRanges(request.readConflicts);
@@ -238,6 +243,7 @@ export function openMemoryKv(name?: string, options: EmbeddedKvOptions & MemoryS
   const store = storage;
   const view: Storage = {
     snapshot: () => store.snapshot(),
+    latestVersion: () => store.latestVersion(),
     commit: (request) => store.commit(request),
     close: async () => {},
   };

@@ -49,6 +49,11 @@ export interface Storage {
   /** The newest committed state, pinned until released; its version is the last commit's. */
   snapshot(): StorageSnapshot;
   /**
+   * Optional: the version snapshot() would have now (the last commit's), without pinning anything.
+   * Like snapshot(), it includes every commit of any process that finished before the call.
+   */
+  latestVersion?(): bigint;
+  /**
    * Checks conflicts and applies the mutations in one atomic step. Fails with 1020 when a read
    * range intersects the write ranges of a commit newer than readVersion, and with 1007 when
    * it cannot tell: a commit newer than readVersion was already pruned from the conflict log

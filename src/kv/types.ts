@@ -78,6 +78,13 @@ export interface Kv {
    * A maybe-committed error (1021) is retried too: bodies must be idempotent (check a key they write).
    */
   run<T>(body: (tx: KvTransaction) => Promise<T>, options?: RunOptions): Promise<T>;
+  /**
+   * Optional (embedded stores only): the read version a transaction created now would read at,
+   * synchronously. It includes every commit, by any process, that finished before the call, and
+   * changes whenever anything commits: an unchanged value means nothing was committed since.
+   * Throws 2100-series errors as createTransaction does (e.g. on a closed store).
+   */
+  committedVersionSync?(): bigint;
   close(): Promise<void>;
 }
 
