@@ -19,7 +19,7 @@ import {
   type Kv,
   type Version,
 } from '../src/engine/index.ts';
-import { headerChangeCounter, headerPageCount, headerPageSize, isWalHeader, normalizePageOne } from './page-one.ts';
+import { headerChangeCounter, headerPageCount, headerPageSize, headerVersionValidFor, isWalHeader, normalizePageOne } from './page-one.ts';
 
 /** Bytes that are not an SQLite database mvdb can take in (each message names the source and the problem). */
 export class InvalidImageError extends MvdbError {
@@ -31,8 +31,6 @@ export class InvalidImageError extends MvdbError {
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const HEADER_BYTES = 100;
-/** Bytes 92..96: the change counter value for which the header's page count is valid. */
-const VERSION_VALID_FOR = 92;
 /** Pages read per round trip when writing an image out. */
 const WRITE_BATCH_PAGES = 256;
 
@@ -62,7 +60,7 @@ export interface FileImage extends ImageLayout {
  * The page size and page count of an image, from its first 100 bytes and its
  * size; InvalidImageError for anything that is not a whole SQLite database.
  */
-export function imageLayout(header: Uint8Array, size: number, label: string): ImageLayout {
+function imageLayout(header: Uint8Array, size: number, label: string): ImageLayout {
   if (size === 0) return { pageSize: 0, pageCount: 0 };
   if (header.length < HEADER_BYTES || !Buffer.from(header.subarray(0, MAGIC.length)).equals(MAGIC)) {
     throw new InvalidImageError(`${label} is not an SQLite database: it does not start with the "SQLite format 3" header`);
@@ -74,9 +72,8 @@ export function imageLayout(header: Uint8Array, size: number, label: string): Im
   if (size % pageSize !== 0) {
     throw new InvalidImageError(`${label} is ${size} bytes, not a whole number of ${pageSize}-byte pages: the file is truncated or damaged`);
   }
-  const validFor = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(VERSION_VALID_FOR);
   // As in SQLite: the header's page count holds only when version-valid-for equals the change counter.
-  const countValid = headerChangeCounter(header) === validFor && headerPageCount(header) > 0;
+  const countValid = headerChangeCounter(header) === headerVersionValidFor(header) && headerPageCount(header) > 0;
   const pageCount = countValid ? headerPageCount(header) : size / pageSize;
   if (pageCount * pageSize > size) {
     throw new InvalidImageError(`${label} has ${size / pageSize} pages but its header says ${pageCount}: the file is truncated`);

@@ -55,6 +55,10 @@ export function headerChangeCounter(page: Uint8Array): number {
   return new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(CHANGE_COUNTER);
 }
 
+export function headerVersionValidFor(page: Uint8Array): number {
+  return new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(VERSION_VALID_FOR);
+}
+
 /** A copy of page 1 showing `counter` as both the change counter and version-valid-for. */
 export function withChangeCounter(page: Uint8Array, counter: number): Uint8Array {
   const copy = page.slice();
