@@ -86,8 +86,7 @@ export class Connection {
     if ('code' in opened) {
       const cause = vfs.takeError();
       if (cause instanceof MvdbError) throw cause;
-      const message = cause instanceof Error ? `${opened.message}: ${cause.message}` : opened.message;
-      throw new SqliteError(message, opened.code, { cause });
+      throw sqliteError(opened.message, opened.code, cause);
     }
     return new Connection(options.ref, vfs, api, serializer, opened.db, options);
   }
@@ -243,7 +242,11 @@ export class Connection {
     if (this.#pinned !== undefined && (errno & 0xff) === SQLite.SQLITE_READONLY) {
       return new ReadOnlyError(this.ref.name, this.#pinned);
     }
-    const message = this.#api.errmsg(this.#db);
-    return new SqliteError(cause instanceof Error ? `${message}: ${cause.message}` : message, errno, { cause });
+    return sqliteError(this.#api.errmsg(this.#db), errno, cause);
   }
+}
+
+/** SQLite's error, with the message of the error behind it (the VFS's, if any) appended. */
+function sqliteError(message: string, errno: number, cause: unknown): SqliteError {
+  return new SqliteError(cause instanceof Error ? `${message}: ${cause.message}` : message, errno, { cause });
 }
