@@ -9,7 +9,7 @@ import { bytesEqual, keyAfter } from '../kv/bytes.ts';
 import { decodeChangelogEntry } from './changelog.ts';
 import { readWatermark, type DatabaseRef } from './databases.ts';
 import { FutureVersionError, InvalidOptionError, VersionTooOldError } from './errors.ts';
-import { changelogKey } from './keys.ts';
+import { changelogBetween } from './keys.ts';
 import { MAX_PAGE_NUMBER, findPageHashes } from './read.ts';
 import { readTransaction } from './transact.ts';
 import { parseVersion, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
@@ -54,14 +54,14 @@ function sameHash(x: Uint8Array | undefined, y: Uint8Array | undefined): boolean
  */
 async function writtenBetween(db: DatabaseRef, from: Version, to: Version, pageCount: number): Promise<number[] | undefined> {
   const pages = new Set<number>();
-  let begin = keyAfter(changelogKey(db.prefix, versionToBytes(from)));
-  const end = keyAfter(changelogKey(db.prefix, versionToBytes(to)));
+  const range = changelogBetween(db.prefix, versionToBytes(from), versionToBytes(to));
+  let begin = range.begin;
   for (;;) {
     const rows = await readTransaction(db.kv, async (tx) => {
       const latest = versionOfReadVersion(await tx.getReadVersion());
       if (to > latest) throw new FutureVersionError(to, latest);
       const reader = tx.snapshot();
-      const [watermark, batch] = await Promise.all([readWatermark(reader, db), reader.getRange(begin, end, { limit: CHANGELOG_BATCH })]);
+      const [watermark, batch] = await Promise.all([readWatermark(reader, db), reader.getRange(begin, range.end, { limit: CHANGELOG_BATCH })]);
       if (from < watermark) throw new VersionTooOldError(from, watermark);
       return batch;
     });

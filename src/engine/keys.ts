@@ -89,6 +89,11 @@ export const contentIndexRange = (ns: Bytes): Range => prefixRange(concatBytes(n
 
 export const changelogPrefix = (ns: Bytes): Bytes => concatBytes(ns, CHANGELOG);
 export const changelogKey = (ns: Bytes, version: Bytes): Bytes => concatBytes(ns, CHANGELOG, version);
+/** Changelog keys of the versions in (from, to]. */
+export const changelogBetween = (ns: Bytes, from: Bytes, to: Bytes): Range => ({
+  begin: keyAfter(changelogKey(ns, from)),
+  end: keyAfter(changelogKey(ns, to)),
+});
 
 export const timePrefix = (ns: Bytes): Bytes => concatBytes(ns, TIME);
 export const timeKeyPrefix = (ns: Bytes, ms: number): Bytes => concatBytes(ns, TIME, u64be(BigInt(ms)));
