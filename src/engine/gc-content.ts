@@ -16,7 +16,7 @@ import { decodeChangelogEntry } from './changelog.ts';
 import { storedContentBytes } from './content.ts';
 import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import {
-  changelogKey,
+  changelogBetween,
   contentIndexRange,
   contentKey,
   hashOfContentIndexKey,
@@ -122,10 +122,8 @@ async function catchUp(tx: KvTransaction, db: DatabaseRef, refs: References): Pr
   if (head === refs.head) return;
   // Another GC may have trimmed the changelog we need.
   if (watermark > refs.head) throw new RescanNeeded();
-  const entries = await reader.getRange(
-    keyAfter(changelogKey(db.prefix, versionToBytes(refs.head))),
-    keyAfter(changelogKey(db.prefix, versionToBytes(head))),
-  );
+  const changelog = changelogBetween(db.prefix, versionToBytes(refs.head), versionToBytes(head));
+  const entries = await reader.getRange(changelog.begin, changelog.end);
   const pages = new Set<number>();
   for (const [, value] of entries) {
     const entry = decodeChangelogEntry(value);
@@ -144,16 +142,21 @@ async function catchUp(tx: KvTransaction, db: DatabaseRef, refs: References): Pr
   refs.head = head;
 }
 
+/** No references yet, as of the head now: a scan of the index starting now fills them in. */
+export async function startReferences(db: DatabaseRef): Promise<References> {
+  const head = await readTransaction(db.kv, async (tx) => headOf(db, await tx.snapshot().get(lastWriteKey(db.prefix))));
+  return { hashes: new Set(), head };
+}
+
 /** Every hash the page index references, as of the head read before the scan (and maybe later). */
 async function scanReferences(db: DatabaseRef): Promise<References> {
-  const head = await readTransaction(db.kv, async (tx) => headOf(db, await tx.snapshot().get(lastWriteKey(db.prefix))));
+  const refs = await startReferences(db);
   const range = pageIndexRange(db.prefix);
-  const hashes = new Set<string>();
   let begin = range.begin;
   for (;;) {
     const rows = await readTransaction(db.kv, (tx) => tx.snapshot().getRange(begin, range.end, { limit: INDEX_SCAN_BATCH }));
-    for (const [, hash] of rows) hashes.add(toHex(hash));
-    if (rows.length < INDEX_SCAN_BATCH) return { hashes, head };
+    for (const [, hash] of rows) refs.hashes.add(toHex(hash));
+    if (rows.length < INDEX_SCAN_BATCH) return refs;
     begin = keyAfter(rows[rows.length - 1]![0]);
   }
 }

@@ -9,13 +9,11 @@
  * A dry run reads the same way and reports what would be freed, deleting nothing.
  */
 
-import { headOf, type DatabaseRef } from './databases.ts';
+import type { DatabaseRef } from './databases.ts';
 import { InvalidOptionError } from './errors.ts';
-import { DEFAULT_CONTENT_GRACE_MS, dropUnreferencedContent, type References } from './gc-content.ts';
+import { DEFAULT_CONTENT_GRACE_MS, dropUnreferencedContent, startReferences } from './gc-content.ts';
 import { dropSupersededPages } from './gc-pages.ts';
 import { trimHistory } from './gc-trim.ts';
-import { lastWriteKey } from './keys.ts';
-import { readTransaction } from './transact.ts';
 import type { Version } from './version.ts';
 import { advanceWatermark, type Pin } from './watermark.ts';
 
@@ -72,8 +70,7 @@ export async function collectGarbage(db: DatabaseRef, options: GcOptions = {}): 
   report('watermark')(0);
   const move = await advanceWatermark(db, now, dryRun);
   // Commits after this head are caught up with by the content step (it reads the changelog from here).
-  const head = await readTransaction(db.kv, async (tx) => headOf(db, await tx.snapshot().get(lastWriteKey(db.prefix))));
-  const refs: References = { hashes: new Set(), head };
+  const refs = await startReferences(db);
   report('pages')(0);
   const pages = await dropSupersededPages(db, move.to, { dryRun, referenced: refs.hashes, onProgress: report('pages') });
   const uploadedBefore = Date.now() - grace;
