@@ -4,6 +4,7 @@
  * including maybe-committed ones (1021), so every body checks whether an earlier attempt already landed.
  */
 
+import { retryOrCancel } from '../kv/retry.ts';
 import type { Kv, KvTransaction } from '../kv/types.ts';
 
 export interface Written<T> {
@@ -23,7 +24,7 @@ export async function writeTransaction<T>(
       const result = await tx.commit();
       return result.versionstamp ? { value, versionstamp: result.versionstamp } : { value };
     } catch (err) {
-      await retryOrRelease(tx, err);
+      await retryOrCancel(tx, err);
     }
   }
 }
@@ -40,17 +41,7 @@ export async function readTransaction<T>(
       tx.cancel();
       return value;
     } catch (err) {
-      await retryOrRelease(tx, err);
+      await retryOrCancel(tx, err);
     }
-  }
-}
-
-/** Resets `tx` for another attempt, or releases it (its pinned snapshot too) and rethrows. */
-async function retryOrRelease(tx: KvTransaction, err: unknown): Promise<void> {
-  try {
-    await tx.onError(err);
-  } catch (final) {
-    tx.cancel();
-    throw final;
   }
 }

@@ -24,13 +24,18 @@ export async function runWithRetries<T>(tx: KvTransaction, body: (tx: KvTransact
       await tx.commit();
       return result;
     } catch (err) {
-      try {
-        await tx.onError(err);
-      } catch (final) {
-        tx.cancel();
-        throw final;
-      }
+      await retryOrCancel(tx, err);
     }
+  }
+}
+
+/** After a failed attempt: `tx.onError` resets `tx` for another, or `tx` is cancelled (its snapshot freed) and the error rethrown. */
+export async function retryOrCancel(tx: KvTransaction, err: unknown): Promise<void> {
+  try {
+    await tx.onError(err);
+  } catch (final) {
+    tx.cancel();
+    throw final;
   }
 }
 
