@@ -1,4 +1,4 @@
-/** Errors the driver adds to those of the layers below (re-exported from src/index.ts). */
+/** Errors the driver adds to those of the layers below (re-exported from src/index.ts), and the argument checks its calls share. */
 import * as SQLite from '@journeyapps/wa-sqlite';
 import { MvdbError } from '../../vfs/index.ts';
 
