@@ -2,7 +2,8 @@
 
 import { InvalidNameError } from './errors.ts';
 
-const NAME = /^[A-Za-z0-9._-]{1,128}$/;
+/** Also the form of a tag name. */
+export const NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function validateName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) throw new InvalidNameError(name);

@@ -8,6 +8,7 @@ import type { Bytes, KvReader } from '../kv/types.ts';
 import { checkPinnable, headOf, readExisting, readWatermark, type DatabaseRef } from './databases.ts';
 import { InvalidOptionError, TagExistsError, TagNotFoundError } from './errors.ts';
 import { lastWriteKey, tagKey, tagOfKey, tagsRange } from './keys.ts';
+import { NAME } from './names.ts';
 import { writeTransaction } from './transact.ts';
 import { parseVersion, versionFromBytes, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
@@ -17,10 +18,8 @@ export interface TagInfo {
   createdAt: Date;
 }
 
-const TAG_NAME = /^[A-Za-z0-9._-]{1,128}$/;
-
 function validateTagName(name: unknown): string {
-  if (typeof name !== 'string' || !TAG_NAME.test(name)) {
+  if (typeof name !== 'string' || !NAME.test(name)) {
     throw new InvalidOptionError(
       'tag name',
       `${JSON.stringify(name)}: a tag name is 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'`,
