@@ -6,8 +6,6 @@ import { openStore } from './connect.ts';
 import { formatJsonRows, formatTable, type ResultSet } from './format.ts';
 import type { CliDatabase, CliStore } from './store.ts';
 
-export { DEFAULT_STORE };
-
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -21,7 +19,7 @@ export interface GlobalOptions {
   json: boolean;
 }
 
-export function defaultStore(env: NodeJS.ProcessEnv): string {
+function defaultStore(env: NodeJS.ProcessEnv): string {
   const fromEnv = env.MVDB_STORE;
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_STORE;
 }

@@ -15,7 +15,8 @@ import * as retention from './commands/retention.ts';
 import * as shell from './commands/shell.ts';
 import * as sql from './commands/sql.ts';
 import * as tag from './commands/tag.ts';
-import { DEFAULT_STORE, type CliContext } from './context.ts';
+import { DEFAULT_STORE } from '../index.ts';
+import type { CliContext } from './context.ts';
 import { UsageError } from './errors.ts';
 
 /** A command group: adds its command(s) to the program. New groups (tag, gc, fork, ...) add one line below. */
