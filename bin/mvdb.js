@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `mvdb` command. mvdb has no build step: this registers tsx (a runtime
-// dependency) so Node can load the TypeScript CLI, then runs it.
+// The `mvdb` command. It runs the TypeScript sources, not dist/ (which could be
+// stale while developing): this registers tsx (a runtime dependency) so Node can
+// load the TypeScript CLI, then runs it.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';

@@ -1,4 +1,4 @@
-/** The multi-version page store: the engine's public surface (see notes/engine-api.md). */
+/** The multi-version page store: the engine's public surface, used by vfs/ (see README "How it works"). */
 
 // The kv names the layers above need: each imports only the layer below it.
 export { openKv, KvError, type Kv } from '../kv/index.ts';
