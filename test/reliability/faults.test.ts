@@ -98,8 +98,12 @@ describe.each([
 ])('faults do not corrupt (%s)', (_backend, storeUrl) => {
   it(`${OPS} transactions under injected commit faults: every outcome is all or nothing, every version reads back exactly (seed ${SEED})`, async () => {
     const random = rng(SEED);
-    const kv = withFaults(await openKv(storeUrl()), { seed: SEED, ...FAULTS });
-    const db = await open(uniqueName('faults'), { store: kv });
+    const base = await openKv(storeUrl());
+    const kv = withFaults(base, { seed: SEED, ...FAULTS });
+    const name = uniqueName('faults');
+    // Created without faults: a timeout injected into the creating commit would fail open() itself.
+    await (await open(name, { store: base })).close();
+    const db = await open(name, { store: kv });
     const model: Model = new Map();
     /** version -> digest of the content at that version. */
     const expected = new Map<string, string>();
@@ -150,10 +154,13 @@ describe('GC racing the workload under faults', () => {
   const GC_OPS = LONG ? 200 : 30;
   it(`${GC_OPS} transactions, GC running beside the first two thirds: versions at or above the watermark read exactly as recorded, older ones fail with VersionTooOldError (seed ${SEED})`, async () => {
     const random = rng(SEED + 1);
-    const kv = withFaults(await openKv('memory:'), { seed: SEED + 1, ...FAULTS });
+    const base = await openKv('memory:');
+    const kv = withFaults(base, { seed: SEED + 1, ...FAULTS });
     const name = uniqueName('gc-faults');
-    // Retention 0: every GC run moves the watermark up to the head of the moment.
-    const db = await open(name, { store: kv, retention: 0 });
+    // Retention 0: every GC run moves the watermark up to the head of the moment. Created without
+    // faults: a timeout injected into the creating commit would fail open() itself.
+    await (await open(name, { store: base, retention: 0 })).close();
+    const db = await open(name, { store: kv });
     const collector = await open(name, { store: kv });
     const model: Model = new Map();
     const expected = new Map<string, string>();

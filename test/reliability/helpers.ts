@@ -32,22 +32,8 @@ export function tempStore(): { dir: string; url: string; remove(): void } {
   return { dir, url: `lmdb:${join(dir, 'store')}`, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** A small seeded PRNG (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** An integer in [min, max]. */
-export function between(random: () => number, min: number, max: number): number {
-  return min + Math.floor(random() * (max - min + 1));
-}
+/** Seeded random numbers (mulberry32, shared with the benchmarks): rng(seed) in [0, 1), between(random, min, max) inclusive. */
+export { makeRng as rng, randInt as between } from '../../bench/lib/rng.ts';
 
 /** The error a promise rejects with, or undefined if it resolves (so a test can assert on both). */
 export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
