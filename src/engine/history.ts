@@ -1,11 +1,11 @@
 /** History reads: which pages changed between versions, the commit log, and time -> version. */
 
-import { concatBytes, keyAfter, prefixEnd, readU64be, u64be } from '../kv/bytes.ts';
+import { keyAfter, prefixEnd, readU64be } from '../kv/bytes.ts';
 import type { Bytes, KeyValue, KvReader } from '../kv/types.ts';
 import { decodeChangelogEntry, type ChangelogEntry } from './changelog.ts';
 import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import { DatabaseNotFoundError, FutureVersionError, InvalidOptionError, NoVersionAtTimeError } from './errors.ts';
-import { changelogKey, changelogPrefix, lastWriteKey, metadataKey, timePrefix, versionSuffix } from './keys.ts';
+import { changelogBetween, changelogKey, changelogPrefix, lastWriteKey, metadataKey, timeKeyPrefix, timePrefix, versionSuffix } from './keys.ts';
 import { decodeMetadata } from './metadata.ts';
 import { readTransaction } from './transact.ts';
 import {
@@ -21,14 +21,6 @@ import {
 export const MAX_CHANGED_PAGES = 1000;
 export const MAX_CHANGED_COMMITS = 100;
 
-/** Changelog keys for versions in (from, to]. */
-function changelogRange(db: DatabaseRef, from: Version, to: Version): { begin: Bytes; end: Bytes } {
-  return {
-    begin: keyAfter(changelogKey(db.prefix, versionToBytes(from))),
-    end: keyAfter(changelogKey(db.prefix, versionToBytes(to))),
-  };
-}
-
 /** Pages changed by commits in (from, to], or 'all' when that is too many or not known. */
 export async function changedPages(
   reader: KvReader,
@@ -37,7 +29,7 @@ export async function changedPages(
   to: Version,
 ): Promise<number[] | 'all'> {
   if (from >= to) return [];
-  const range = changelogRange(db, from, to);
+  const range = changelogBetween(db.prefix, versionToBytes(from), versionToBytes(to));
   const entries = await reader.getRange(range.begin, range.end, { limit: MAX_CHANGED_COMMITS + 1 });
   return pagesOfEntries(entries);
 }
@@ -198,7 +190,7 @@ export async function versionAt(db: DatabaseRef, time: Date): Promise<Version> {
     const [, metadata, entries] = await Promise.all([
       readWatermark(reader, db),
       reader.get(metadataKey(db.prefix)),
-      reader.getRange(prefix, concatBytes(prefix, u64be(BigInt(ms) + 1n)), { limit: 1, reverse: true }),
+      reader.getRange(prefix, timeKeyPrefix(db.prefix, ms + 1), { limit: 1, reverse: true }),
     ]);
     if (metadata === undefined) throw new DatabaseNotFoundError(db.name);
     if (entries.length > 0) return versionFromBytes(versionSuffix(entries[0]![0]));
