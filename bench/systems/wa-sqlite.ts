@@ -20,7 +20,7 @@ declare const WebAssembly: {
   instantiate(module: WasmModule, imports: object): Promise<WasmInstance>;
 };
 
-type Build = 'async' | 'sync';
+export type Build = 'async' | 'sync';
 const require = createRequire(import.meta.url);
 const compiled = new Map<Build, WasmModule>();
 const WASM: Record<Build, string> = { async: 'wa-sqlite-async.wasm', sync: 'wa-sqlite.wasm' };
@@ -30,7 +30,7 @@ async function newApi(build: Build): Promise<SQLiteAPI> {
 }
 
 /** One compiled wasm module per build and process; each connection gets its own instance, as mvdb does. */
-async function newModule(build: Build): Promise<{ sqlite3: SQLiteAPI; module: unknown }> {
+export async function newModule(build: Build): Promise<{ sqlite3: SQLiteAPI; module: unknown }> {
   let wasm = compiled.get(build);
   if (!wasm) {
     wasm = new WebAssembly.Module(readFileSync(require.resolve(`@journeyapps/wa-sqlite/dist/${WASM[build]}`)));
@@ -46,7 +46,7 @@ async function newModule(build: Build): Promise<{ sqlite3: SQLiteAPI; module: un
   return { sqlite3: SQLite.Factory(module), module };
 }
 
-function wrap(sqlite3: SQLiteAPI, db: number): Conn {
+export function wrap(sqlite3: SQLiteAPI, db: number): Conn {
   const cache = new Map<string, number>();
   const prepare = async (sql: string): Promise<number> => {
     let stmt = cache.get(sql);
