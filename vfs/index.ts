@@ -65,3 +65,4 @@ export {
   type RestoreResult,
 } from '../src/engine/index.ts';
 export { emptyPageOne, headerPageCount } from './page-one.ts';
+export { PageCacheBudget, processPageCacheBudget, DEFAULT_PAGE_CACHE_BYTES } from './page-cache.ts';

@@ -32,7 +32,7 @@ import {
 } from '../src/engine/index.ts';
 import { ReadOnlyError, UnsupportedError } from './errors.ts';
 import { MemoryFile } from './memory-file.ts';
-import { PageCache } from './page-cache.ts';
+import { PageCache, type PageCacheBudget } from './page-cache.ts';
 import {
   emptyPageOne,
   headerChangeCounter,
@@ -59,8 +59,10 @@ export interface PageStoreVfsOptions {
   resolve(name: string, create: boolean): Promise<DatabaseRef>;
   /** Pin every file at this version: a read-only snapshot connection. */
   pinned?: Version;
-  /** Page cache capacity per database file, in pages (default 2000). */
+  /** Most pages the cache of one database file keeps (default: no cap of its own; the budget applies). */
   cachePages?: number;
+  /** The byte budget the page caches share (default: the process's, see setPageCacheBytes). */
+  cacheBudget?: PageCacheBudget;
   /** Largest prefetch window on sequential misses, in pages (default 64). */
   prefetchPages?: number;
   /** Stored with each commit in the changelog. */
@@ -211,7 +213,10 @@ export class PageStoreVfs extends FacadeVFS {
         const file: MainFile = {
           kind: 'main',
           ref,
-          cache: new PageCache(this.options.cachePages ?? 2000),
+          cache: new PageCache({
+            ...(this.options.cachePages !== undefined ? { capacity: this.options.cachePages } : {}),
+            ...(this.options.cacheBudget !== undefined ? { budget: this.options.cacheBudget } : {}),
+          }),
           prefetch: new SequentialPrefetch(this.options.prefetchPages ?? 64),
           pageOne: undefined,
           lock: VFS.SQLITE_LOCK_NONE,
@@ -254,6 +259,8 @@ export class PageStoreVfs extends FacadeVFS {
     try {
       const file = this.#files.get(fileId);
       this.#files.delete(fileId);
+      // Its pages leave the shared budget now rather than when other caches push them out.
+      if (file?.kind === 'main') file.cache.clear();
       if (file?.kind === 'memory' && file.deleteOnClose && file.name !== null) this.#memoryFiles.delete(file.name);
       return VFS.SQLITE_OK;
     } catch (error) {

@@ -1,5 +1,6 @@
 /** The driver: open a database of a store and use it like an SQLite database, with versions. */
 import {
+  compiledWasm,
   deleteDatabase as deleteFromStore,
   head,
   listDatabases as listInStore,
@@ -21,7 +22,7 @@ export interface OpenOptions {
   pageSize?: number;
   /** Return every INTEGER as a bigint (default false: numbers, and bigints only past 2^53). */
   bigint?: boolean;
-  /** Page cache per connection, in pages (default 2000). */
+  /** Most pages a connection's page cache keeps per database file (default: no cap of its own; see setPageCacheBytes). */
   cachePages?: number;
   /** Retries after a write conflict, for transaction() and for single statements (default 10). */
   retries?: number;
@@ -38,6 +39,9 @@ const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 're
 /** Opens (by default creating) database `name` in a store. Close it when done. */
 export async function open(name: string, options: OpenOptions = {}): Promise<Database> {
   const settings = validate(options);
+  // The first query needs SQLite's compiled wasm: compile it off the main thread while the store opens.
+  // (A failure is kept and reported by that query.)
+  compiledWasm().catch(() => {});
   const store = options.store ?? DEFAULT_STORE;
   const shared = typeof store === 'string' ? await acquireStore(store) : undefined;
   try {
@@ -111,6 +115,7 @@ export type { Params, Row, SqlValue, BindValue } from './values.ts';
 export { SqliteError, ArgumentError, ClosedError } from './errors.ts';
 export { parsePointInTime, POINT_IN_TIME_FORMS, type PointInTime } from './time.ts';
 export { setMaxOpenConnections, DEFAULT_MAX_OPEN_CONNECTIONS } from './pool.ts';
+export { setPageCacheBytes, pageCacheUsage, DEFAULT_PAGE_CACHE_BYTES } from './page-cache.ts';
 export { DEFAULT_STORE, normalizeStoreUrl } from './store.ts';
 // The store's errors (numeric `code`, FoundationDB's numbering), e.g. the `cause` of a SqliteError after a timeout.
 export { KvError } from '../../vfs/index.ts';

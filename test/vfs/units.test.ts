@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Sqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MemoryFile } from '../../vfs/memory-file.ts';
-import { PageCache } from '../../vfs/page-cache.ts';
+import { PageCache, PageCacheBudget } from '../../vfs/page-cache.ts';
 import {
   emptyPageOne,
   headerChangeCounter,
@@ -55,9 +55,12 @@ describe('page 1 template', () => {
   });
 });
 
+/** A cache with its own cap of `capacity` pages, on a budget of its own that never binds. */
+const capped = (capacity: number) => new PageCache({ capacity, budget: new PageCacheBudget() });
+
 describe('PageCache', () => {
   it('drops the least recently used page past its capacity', () => {
-    const cache = new PageCache(2);
+    const cache = capped(2);
     const page = (n: number) => new Uint8Array([n]);
     cache.set(1, page(1));
     cache.set(2, page(2));
@@ -72,7 +75,7 @@ describe('PageCache', () => {
   });
 
   it('a scan through it evicts its own pages, most recently read first, and keeps the others', () => {
-    const cache = new PageCache(4);
+    const cache = capped(4);
     const page = (n: number) => new Uint8Array([n]);
     cache.set(1, page(1)); // a page SQLite asked for
     for (const p of [10, 11, 12]) cache.setPrefetched(p, page(p));
@@ -93,7 +96,7 @@ describe('PageCache', () => {
   });
 
   it('a page evicted or set again is no longer treated as a prefetched one', () => {
-    const cache = new PageCache(2);
+    const cache = capped(2);
     const page = (n: number) => new Uint8Array([n]);
     cache.setPrefetched(1, page(1));
     cache.get(1);
@@ -108,8 +111,87 @@ describe('PageCache', () => {
   });
 
   it('refuses a capacity that is not a positive whole number', () => {
-    expect(() => new PageCache(0)).toThrow(/positive integer/);
-    expect(() => new PageCache(1.5)).toThrow(/positive integer/);
+    expect(() => new PageCache({ capacity: 0 })).toThrow(/positive integer/);
+    expect(() => new PageCache({ capacity: 1.5 })).toThrow(/positive integer/);
+  });
+});
+
+describe('PageCacheBudget (shared by every cache of the process)', () => {
+  const page = (n: number, size = 1000) => new Uint8Array(size).fill(n);
+  /** What one cached page of `size` bytes costs the budget. */
+  const cost = (size = 1000) => {
+    const budget = new PageCacheBudget();
+    new PageCache({ budget }).set(1, page(1, size));
+    return budget.usedBytes;
+  };
+
+  it('evicts the least recently used page of any cache sharing it, and counts what each cache holds', () => {
+    const budget = new PageCacheBudget(3 * cost());
+    const a = new PageCache({ budget });
+    const b = new PageCache({ budget });
+    a.set(1, page(1));
+    b.set(1, page(2));
+    a.set(2, page(3));
+    expect(budget.usedBytes).toBe(3 * cost());
+    a.get(1); // b's page 1 is now the least recently used of all
+    b.set(2, page(4));
+    expect([a.has(1), a.has(2), b.has(1), b.has(2)]).toEqual([true, true, false, true]);
+    expect(a.get(1)).toEqual(page(1));
+    expect(budget.usedBytes).toBe(3 * cost());
+    a.clear(); // a closed database gives its pages back at once
+    expect(budget.usedBytes).toBe(cost());
+    expect(b.get(2)).toEqual(page(4));
+  });
+
+  it("one database's scan evicts its own pages read once, not other databases' pages", () => {
+    const budget = new PageCacheBudget(4 * cost());
+    const hot = new PageCache({ budget });
+    const scan = new PageCache({ budget });
+    hot.set(7, page(7));
+    hot.set(8, page(8));
+    for (let p = 100; p < 120; p++) {
+      scan.setPrefetched(p, page(p));
+      expect(scan.get(p)).toEqual(page(p)); // SQLite reads each page of the scan once
+    }
+    expect([hot.has(7), hot.has(8)]).toEqual([true, true]);
+    expect(scan.size).toBe(2);
+    expect(budget.usedBytes).toBe(4 * cost());
+  });
+
+  it('a cap of its own and the shared budget both hold', () => {
+    const budget = new PageCacheBudget(3 * cost());
+    const small = new PageCache({ capacity: 1, budget });
+    const big = new PageCache({ budget });
+    small.set(1, page(1));
+    small.set(2, page(2)); // the cap: 1 goes
+    expect([small.has(1), small.has(2)]).toEqual([false, true]);
+    big.set(1, page(3));
+    big.set(2, page(4));
+    big.set(3, page(5)); // the budget: small's page 2, least recently used, goes
+    expect([small.size, big.size]).toEqual([0, 3]);
+  });
+
+  it('a smaller limit evicts at once; a limit below one page still keeps the page just inserted', () => {
+    const budget = new PageCacheBudget(10 * cost());
+    const cache = new PageCache({ budget });
+    for (let p = 1; p <= 10; p++) cache.set(p, page(p));
+    cache.get(1);
+    budget.setMaxBytes(2 * cost());
+    expect([...Array(10).keys()].map((i) => cache.has(i + 1))).toEqual([true, false, false, false, false, false, false, false, false, true]);
+    budget.setMaxBytes(0);
+    expect(cache.size).toBe(0);
+    cache.set(5, page(5));
+    expect(cache.get(5)).toEqual(page(5));
+    expect(budget.usedBytes).toBe(cost());
+  });
+
+  it('refuses a size that is not a whole number of bytes >= 0, and keeps its limit', () => {
+    const budget = new PageCacheBudget(1000);
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1000' as unknown as number]) {
+      expect(() => budget.setMaxBytes(bad)).toThrow(/whole number of bytes >= 0/);
+      expect(() => new PageCacheBudget(bad)).toThrow(/whole number of bytes >= 0/);
+    }
+    expect(budget.maxBytes).toBe(1000);
   });
 });
 
