@@ -172,6 +172,59 @@ export class PageStoreVfs extends FacadeVFS {
     return ASYNC_METHODS.has(methodName);
   }
 
+  // ---- SQLite's calls with raw pointers ------------------------------------
+  // FacadeVFS wraps each pointer in a proxy object (three allocations per call, and a fresh heap view
+  // on first use) and decodes names these methods never look at. The calls made on every statement
+  // take plain views of the heap instead: nothing else runs on this module while one is in progress,
+  // so the heap cannot grow under them (#readFrom still checks across its awaits).
+
+  xRead(pFile: number, pData: number, iAmt: number, iOffsetLo: number, iOffsetHi: number): Answer<number> {
+    return this.jRead(pFile, this.#heap().subarray(pData, pData + iAmt), int64(iOffsetLo, iOffsetHi));
+  }
+
+  xWrite(pFile: number, pData: number, iAmt: number, iOffsetLo: number, iOffsetHi: number): number {
+    return this.jWrite(pFile, this.#heap().subarray(pData, pData + iAmt), int64(iOffsetLo, iOffsetHi));
+  }
+
+  xFileSize(pFile: number, pSize: number): number {
+    try {
+      const file = this.#files.get(pFile);
+      if (file === undefined) return VFS.SQLITE_IOERR_FSTAT;
+      const size = file.kind === 'memory' ? file.file.size : this.#fileSize(file);
+      // An sqlite3_int64, little-endian: the low 32 bits, then the high (the glue exports only HEAP32 of the 32-bit views).
+      const heap32 = (this._module as EmscriptenModule).HEAP32 as Int32Array;
+      heap32[pSize >>> 2] = size | 0;
+      heap32[(pSize >>> 2) + 1] = Math.floor(size / 0x1_0000_0000);
+      return VFS.SQLITE_OK;
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_FSTAT);
+    }
+  }
+
+  /** Nothing but the store holds state: there is never a journal to recover (or a WAL file to open). */
+  xAccess(_pVfs: number, _zName: number, _flags: number, pResOut: number): number {
+    ((this._module as EmscriptenModule).HEAP32 as Int32Array)[pResOut >>> 2] = 0;
+    return VFS.SQLITE_OK;
+  }
+
+  /** Writers never block each other here; the commit's conflict check decides. */
+  xCheckReservedLock(_pFile: number, pResOut: number): number {
+    ((this._module as EmscriptenModule).HEAP32 as Int32Array)[pResOut >>> 2] = 0;
+    return VFS.SQLITE_OK;
+  }
+
+  xLock(pFile: number, lockType: number): Answer<number> {
+    return this.jLock(pFile, lockType);
+  }
+
+  xUnlock(pFile: number, lockType: number): number {
+    return this.jUnlock(pFile, lockType);
+  }
+
+  #heap(): Uint8Array {
+    return (this._module as EmscriptenModule).HEAPU8 as Uint8Array;
+  }
+
   /**
    * While on, every new snapshot records a complete read set, so a commit checks conflicts page by page.
    * For transactions that read before they write (SQLite hints only at a write statement's first lock).
@@ -273,12 +326,6 @@ export class PageStoreVfs extends FacadeVFS {
     return VFS.SQLITE_OK;
   }
 
-  /** Nothing but the store holds state: there is never a journal to recover. */
-  jAccess(_name: string, _flags: number, pResOut: DataView): number {
-    pResOut.setInt32(0, 0, true);
-    return VFS.SQLITE_OK;
-  }
-
   // ---- read / write -------------------------------------------------------
 
   jRead(fileId: number, pData: Uint8Array, offset: number): Answer<number> {
@@ -309,10 +356,13 @@ export class PageStoreVfs extends FacadeVFS {
 
   /** jRead from `at` on, after a miss on the page at `at`. */
   async #readFrom(file: MainFile, pData: Uint8Array, offset: number, at: number, end: number): Promise<number> {
+    const { byteOffset, length } = pData;
     try {
       while (at < end) {
         const page = Math.floor(at / file.ref.pageSize) + 1;
         const bytes = this.#pageAt(file, page) ?? (await this.#fetch(file, page));
+        // A view of the heap empties if the heap grew meanwhile (it should not: SQLite waits on this read).
+        if (pData.length !== length) pData = this.#heap().subarray(byteOffset, byteOffset + length);
         at = this.#copyPage(file, pData, offset, at, end, page, bytes);
       }
       return this.#endRead(pData, offset, end);
@@ -394,18 +444,6 @@ export class PageStoreVfs extends FacadeVFS {
     return VFS.SQLITE_OK;
   }
 
-  jFileSize(fileId: number, pSize64: DataView): number {
-    try {
-      const file = this.#files.get(fileId);
-      if (file === undefined) return VFS.SQLITE_IOERR_FSTAT;
-      const size = file.kind === 'memory' ? file.file.size : this.#fileSize(file);
-      pSize64.setBigInt64(0, BigInt(size), true);
-      return VFS.SQLITE_OK;
-    } catch (error) {
-      return this.#fail(error, VFS.SQLITE_IOERR_FSTAT);
-    }
-  }
-
   // ---- locks: snapshots and optimistic writers ----------------------------
 
   jLock(fileId: number, lockType: number): Answer<number> {
@@ -467,12 +505,6 @@ export class PageStoreVfs extends FacadeVFS {
     } catch (error) {
       return this.#fail(error, VFS.SQLITE_IOERR_UNLOCK);
     }
-  }
-
-  /** Writers never block each other here; the commit's conflict check decides. */
-  jCheckReservedLock(_fileId: number, pResOut: DataView): number {
-    pResOut.setInt32(0, 0, true);
-    return VFS.SQLITE_OK;
   }
 
   // ---- file controls: commit points and refused pragmas ------------------
@@ -770,6 +802,11 @@ export class PageStoreVfs extends FacadeVFS {
     this.#lastError ??= error;
     return code;
   }
+}
+
+/** A 64-bit argument, which the wasm build passes as two 32-bit halves. */
+function int64(lo: number, hi: number): number {
+  return hi * 0x1_0000_0000 + (lo >>> 0);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
