@@ -1,36 +1,83 @@
 /**
- * Profiles a cold open: run once to create a 10,000-row database in <dir>, then again (a fresh process)
- * to time and profile open() + the first query. Usage: npx tsx bench/profile-cold-open.ts <dir> [out.cpuprofile]
+ * Cold open + first query on mvdb-lmdb, measured exactly as the bench's cold-open workload does it (a fresh
+ * bench child per sample: code loaded, store backend preloaded, then open() and one point select timed),
+ * with an optional CPU profile of the timed part and a step-by-step breakdown.
+ *
+ *   npx tsx bench/profile-cold-open.ts <dir> [--runs 7] [--profile out.cpuprofile] [--steps]
+ *
+ * The first call builds the bench's 100,000-row table in <dir> (a fresh process then opens it).
+ * --profile: one more sample with a CPU profile of the timed part (summarize with bench/profile-summary.ts).
+ * --steps: also `runs` fresh processes of bench/cold-open-steps.ts, the same path taken one call at a time,
+ * and as many of its wa-sqlite-alone form (the floor: SQLite's first statements in a fresh process).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { open } from '../src/index.ts';
-import { profiled } from './lib/profiler.ts';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { inFreshChild } from './lib/child-process.ts';
 import { buildRows } from './lib/table.ts';
+import { median } from './lib/time.ts';
 import { mvdbLmdb } from './systems/mvdb.ts';
 
-const dir = process.argv[2];
-if (!dir) {
-  console.error('usage: npx tsx bench/profile-cold-open.ts <dir> [out.cpuprofile]');
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '7' }, profile: { type: 'string' }, steps: { type: 'boolean', default: false } },
+});
+const dir = positionals[0];
+const runs = Number(values.runs);
+if (!dir || !Number.isInteger(runs) || runs < 1) {
+  console.error('usage: npx tsx bench/profile-cold-open.ts <dir> [--runs 7] [--profile out.cpuprofile] [--steps]');
   process.exit(2);
 }
+const ROWS = 100_000;
 const loc = { dir, name: 'cold' };
 if (!existsSync(join(dir, 'store'))) {
   const conn = await mvdbLmdb.open(loc);
-  await buildRows(conn, 10_000);
+  await buildRows(conn, ROWS);
   await conn.close();
-  console.log(`created ${join(dir, 'store')}; run again to profile the cold open`);
-} else {
-  const steps: [string, number][] = [];
-  const t0 = performance.now();
-  await profiled(process.argv[3] ?? join(dir, 'cold-open.cpuprofile'), async () => {
-    const db = await open('cold', { store: `lmdb:${join(dir, 'store')}` });
-    steps.push(['open()', performance.now() - t0]);
-    await db.get('SELECT * FROM t WHERE id = ?', [42]);
-    steps.push(['first query', performance.now() - t0]);
-    await db.get('SELECT * FROM t WHERE id = ?', [4242]);
-    steps.push(['second query', performance.now() - t0]);
-    await db.close();
+  console.log(`built ${ROWS.toLocaleString('en')} rows in ${join(dir, 'store')}`);
+}
+
+const sample = (i: number, profile?: string): Promise<{ openMs: number; queryMs: number }> =>
+  inFreshChild('cold-open', {
+    system: mvdbLmdb.id,
+    loc,
+    sql: 'SELECT id, name, score, payload FROM t WHERE id = ?',
+    params: [1 + ((i * 7919) % ROWS)],
+    ...(profile !== undefined ? { profile } : {}),
   });
-  for (const [what, ms] of steps) console.log(`${what.padEnd(14)} at ${ms.toFixed(1)} ms`);
+
+const fmt = (ms: number): string => ms.toFixed(1).padStart(6);
+const opens: number[] = [];
+const queries: number[] = [];
+const totals: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const { openMs, queryMs } = await sample(i);
+  opens.push(openMs);
+  queries.push(queryMs);
+  totals.push(openMs + queryMs);
+  console.log(`sample ${i + 1}: open() ${fmt(openMs)} ms, first query ${fmt(queryMs)} ms, total ${fmt(openMs + queryMs)} ms`);
+}
+console.log(`median of ${runs}: open() ${fmt(median(opens))} ms, first query ${fmt(median(queries))} ms, total ${fmt(median(totals))} ms`);
+
+if (values.profile !== undefined) {
+  const { openMs, queryMs } = await sample(runs, values.profile);
+  console.log(`profiled sample: total ${fmt(openMs + queryMs)} ms (profiler on); wrote ${values.profile}`);
+}
+
+if (values.steps) {
+  const script = fileURLToPath(new URL('./cold-open-steps.ts', import.meta.url));
+  for (const [title, args] of [
+    ['mvdb on LMDB, step by step', [dir, loc.name]],
+    ['the floor: wa-sqlite Asyncify alone (:memory:, no store)', ['--wa-sqlite']],
+  ] as const) {
+    const rows: Record<string, number>[] = [];
+    for (let i = 0; i < runs; i++) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8' });
+      rows.push(JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>);
+    }
+    console.log(`${title}: median of ${runs} fresh processes (ms; each step's own time, in order)`);
+    for (const step of Object.keys(rows[0]!)) console.log(`  ${step.padEnd(34)} ${fmt(median(rows.map((r) => r[step]!)))}`);
+  }
 }

@@ -4,6 +4,7 @@ declare namespace WebAssembly {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
   }
   class Instance {
+    constructor(module: Module, imports?: Imports);
     readonly exports: Record<string, unknown>;
   }
   type Imports = Record<string, Record<string, unknown>>;

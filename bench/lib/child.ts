@@ -6,23 +6,30 @@ import { getSystem } from '../systems/index.ts';
 import type { Conn, DbLocation } from './types.ts';
 import { writerLoop, type WriterPattern } from '../workloads/writers.ts';
 import { openMany } from '../workloads/many-dbs.ts';
+import { profiled } from './profiler.ts';
 
 let conn: Conn | undefined;
 
 type Args = Record<string, unknown>;
 const tasks: Record<string, (a: Args) => Promise<unknown>> = {
-  /** Open an existing database and run its first query; the imports above are already loaded. */
+  /**
+   * Open an existing database and run its first query; the imports above are already loaded. With
+   * `profile` (a file name, from bench/profile-cold-open.ts): a CPU profile of the timed part.
+   */
   async 'cold-open'(a) {
     const sys = getSystem(a.system as string);
     await sys.preload?.();
-    const t0 = performance.now();
-    const c = await sys.open(a.loc as DbLocation);
-    const t1 = performance.now();
-    const row = await c.get(a.sql as string, a.params as [number]);
-    const t2 = performance.now();
-    if (row === undefined) throw new Error('cold-open: the first query found no row');
-    await c.close();
-    return { openMs: t1 - t0, queryMs: t2 - t1 };
+    const timed = async (): Promise<{ openMs: number; queryMs: number }> => {
+      const t0 = performance.now();
+      const c = await sys.open(a.loc as DbLocation);
+      const t1 = performance.now();
+      const row = await c.get(a.sql as string, a.params as [number]);
+      const t2 = performance.now();
+      if (row === undefined) throw new Error('cold-open: the first query found no row');
+      await c.close();
+      return { openMs: t1 - t0, queryMs: t2 - t1 };
+    };
+    return typeof a.profile === 'string' ? profiled(a.profile, timed) : timed();
   },
   async 'writer-open'(a) {
     conn = await getSystem(a.system as string).open(a.loc as DbLocation);

@@ -1,10 +1,10 @@
 /** The driver: open a database of a store and use it like an SQLite database, with versions. */
 import {
-  compiledWasm,
   deleteDatabase as deleteFromStore,
   head,
   listDatabases as listInStore,
   openDatabase,
+  prepareFirstSqliteModule,
   type DatabaseInfo,
   type Kv,
 } from '../../vfs/index.ts';
@@ -39,9 +39,8 @@ const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 're
 /** Opens (by default creating) database `name` in a store. Close it when done. */
 export async function open(name: string, options: OpenOptions = {}): Promise<Database> {
   const settings = validate(options);
-  // The first query needs SQLite's compiled wasm: compile it off the main thread while the store opens.
-  // (A failure is kept and reported by that query.)
-  compiledWasm().catch(() => {});
+  // The first query needs SQLite: compile it (off the main thread) and set up its module while the store opens.
+  prepareFirstSqliteModule();
   const store = options.store ?? DEFAULT_STORE;
   const shared = typeof store === 'string' ? await acquireStore(store) : undefined;
   try {
