@@ -7,7 +7,7 @@
 
 import type { Database } from 'lmdb';
 import { readU64be, u64be } from './bytes.ts';
-import { normalizeRanges, rangeListsIntersect } from './conflict-ranges.ts';
+import { rangeListsIntersect } from './conflict-ranges.ts';
 import type { KeyRange } from './storage.ts';
 
 export type ConflictLogDb = Database<Buffer, Buffer>;
@@ -44,9 +44,8 @@ function decodeRanges(encoded: Buffer): KeyRange[] {
   return out;
 }
 
-/** Whether any commit newer than `readVersion` wrote into one of `readConflicts`. */
-export function hasConflict(db: ConflictLogDb, readVersion: bigint, readConflicts: readonly KeyRange[]): boolean {
-  const reads = normalizeRanges(readConflicts);
+/** Whether any commit newer than `readVersion` wrote into one of `reads` (sorted and merged). */
+export function hasConflict(db: ConflictLogDb, readVersion: bigint, reads: readonly KeyRange[]): boolean {
   if (reads.length === 0) return false;
   for (const { value } of db.getRange({ start: Buffer.from(u64be(readVersion + 1n)) })) {
     if (rangeListsIntersect(reads, decodeRanges(value))) return true;
@@ -54,9 +53,8 @@ export function hasConflict(db: ConflictLogDb, readVersion: bigint, readConflict
   return false;
 }
 
-export function recordWrites(db: ConflictLogDb, version: bigint, writeConflicts: readonly KeyRange[]): void {
-  // Stored sorted and merged, as hasConflict expects.
-  const writes = normalizeRanges(writeConflicts);
+/** Logs a commit's write ranges, which must be sorted and merged (as hasConflict expects them). */
+export function recordWrites(db: ConflictLogDb, version: bigint, writes: readonly KeyRange[]): void {
   if (writes.length > 0) db.putSync(Buffer.from(u64be(version)), encodeRanges(writes));
 }
 

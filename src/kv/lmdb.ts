@@ -21,21 +21,24 @@
  * truncated.
  */
 
-import { bytesEqual, compareBytes, concatBytes, keyAfter, readU64be, u64be, versionstamp } from './bytes.ts';
+import { bytesEqual, compareBytes, keyAfter, readU64be, u64be } from './bytes.ts';
 import { createEmbeddedKv } from './embedded.ts';
 import { ErrorCode, KvError } from './errors.ts';
 import { hasConflict, pruneBefore, recordWrites } from './lmdb-conflict-log.ts';
 import { lmdbRange, storedKey, userKey } from './lmdb-keys.ts';
 import { HORIZON_KEY, openLmdbStore, VERSION_KEY, type LmdbStore } from './lmdb-store.ts';
-import type { CommitRequest, KeyRange, Mutation, Storage, StorageSnapshot } from './storage.ts';
+import { resolveCommit, type CommitRequest, type Mutation, type ResolverTarget, type Storage, type StorageSnapshot } from './storage.ts';
 import { LIMITS, VERSIONSTAMP_BYTES, type Bytes, type KeyValue, type Kv, type RangeOptions } from './types.ts';
-
-/** Versions per millisecond: FoundationDB advances about 1e6 versions per second. */
-const VERSIONS_PER_MS = 1000n;
 
 export interface LmdbStorageOptions {
   /** Wall clock in ms, which commit versions follow (tests may pass a fake one). */
   now?: () => number;
+}
+
+interface PendingCommit {
+  request: CommitRequest;
+  resolve: (result: { version: bigint; batchOrder: number }) => void;
+  reject: (err: unknown) => void;
 }
 
 type Transaction = ReturnType<LmdbStore['env']['useReadTransaction']>;
@@ -89,6 +92,10 @@ export class LmdbStorage implements Storage {
   readonly #now: () => number;
   /** Snapshots not yet released: close() ends their LMDB readers before closing the environment. */
   readonly #live = new Set<LmdbSnapshot>();
+  /** Commits waiting for the next group (see #flush). */
+  readonly #queue: PendingCommit[] = [];
+  /** Groups committed asynchronously whose sync has not finished. */
+  readonly #syncing = new Set<Promise<unknown>>();
   #closed = false;
 
   /** Opens or creates the store in `dir`; KvError 2130 (writing nothing) when `dir` is something else. */
@@ -129,69 +136,89 @@ export class LmdbStorage implements Storage {
   async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
     this.#checkOpen();
     this.#checkKeySizes(request.mutations);
-    const { env, meta, conflicts } = this.store;
-    let applied = false;
-    try {
-      return env.transactionSync(() => {
-        const last = readU64be(meta.get(VERSION_KEY)!);
-        if (request.readConflicts.length > 0) {
-          if (request.readVersion < readU64be(meta.get(HORIZON_KEY)!)) {
-            throw new KvError(ErrorCode.transactionTooOld, 'read version is older than the 5 s conflict window');
-          }
-          if (hasConflict(conflicts, request.readVersion, request.readConflicts)) {
-            throw new KvError(ErrorCode.notCommitted, 'a key this transaction read was written by a newer commit');
-          }
-        }
-        const wallVersion = BigInt(Math.floor(this.#now())) * VERSIONS_PER_MS;
-        const version = last + 1n > wallVersion ? last + 1n : wallVersion;
-        const stamp = versionstamp(version, 0);
-        const writes: KeyRange[] = [...request.writeConflicts];
-        for (const mutation of request.mutations) {
-          const stampedKey = this.#apply(mutation, stamp);
-          if (stampedKey) writes.push({ begin: stampedKey, end: keyAfter(stampedKey) });
-        }
-        recordWrites(conflicts, version, writes);
-        const horizon = pruneBefore(conflicts, version - LIMITS.maxTransactionLifeVersions);
-        if (horizon !== undefined) meta.putSync(HORIZON_KEY, Buffer.from(u64be(horizon)));
-        meta.putSync(VERSION_KEY, Buffer.from(u64be(version)));
-        applied = true;
-        return { version, batchOrder: 0 };
-      });
-    } catch (err) {
-      // The body ran to the end, so LMDB's commit itself failed (e.g. an I/O error while syncing).
-      if (applied) {
-        throw new KvError(ErrorCode.commitUnknownResult, `commit to ${this.path} failed: ${(err as Error).message}`);
-      }
-      throw err;
-    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
   }
+
+  /**
+   * Group commit. Commits requested in the same event-loop turn are resolved together: a lone one
+   * in a synchronous LMDB write transaction (the lowest latency: no thread hand-offs), several, or
+   * any while a group is still syncing, in one asynchronous LMDB transaction, each in its own child
+   * transaction (its own version and conflict check, and a failure undoes only its writes), with
+   * one durable sync for all of them on lmdb-js's writer thread while this thread goes on.
+   */
+  #flush(): void {
+    const batch = this.#queue.splice(0);
+    if (batch.length === 0) return;
+    if (this.#closed) {
+      for (const c of batch) c.reject(this.#closedError());
+      return;
+    }
+    if (batch.length === 1 && this.#syncing.size === 0) {
+      const c = batch[0]!;
+      const attempt = this.#attempt(c.request);
+      try {
+        c.resolve({ version: this.store.env.transactionSync(attempt.run), batchOrder: 0 });
+      } catch (err) {
+        c.reject(attempt.failure(err));
+      }
+      return;
+    }
+    const done = batch.map(async (c) => {
+      const attempt = this.#attempt(c.request);
+      try {
+        c.resolve({ version: await this.store.env.childTransaction(attempt.run), batchOrder: 0 });
+      } catch (err) {
+        c.reject(attempt.failure(err));
+      }
+    });
+    const group = Promise.all(done).finally(() => this.#syncing.delete(group));
+    this.#syncing.add(group);
+  }
+
+  /** One commit's body for a write transaction, and how to report its failure. */
+  #attempt(request: CommitRequest): { run: () => bigint; failure: (err: unknown) => unknown } {
+    let applied = false;
+    return {
+      run: () => {
+        const version = resolveCommit(request, this.#target, this.#now());
+        applied = true;
+        return version;
+      },
+      // The body ran to the end, so LMDB's commit itself failed (e.g. an I/O error while syncing).
+      failure: (err) =>
+        applied ? new KvError(ErrorCode.commitUnknownResult, `commit to ${this.path} failed: ${(err as Error).message}`) : err,
+    };
+  }
+
+  /** The resolver's view of the store inside an open write transaction. */
+  readonly #target: ResolverTarget = {
+    lastVersion: () => readU64be(this.store.meta.get(VERSION_KEY)!),
+    horizon: () => readU64be(this.store.meta.get(HORIZON_KEY)!),
+    writtenAfter: (readVersion, reads) => hasConflict(this.store.conflicts, readVersion, reads),
+    set: (key, value) => {
+      this.store.data.putSync(storedKey(key), value);
+    },
+    clearRange: (begin, end) => this.#clearRange(begin, end),
+    finish: (version, writes) => {
+      const { conflicts, meta } = this.store;
+      recordWrites(conflicts, version, writes);
+      const horizon = pruneBefore(conflicts, version - LIMITS.maxTransactionLifeVersions);
+      if (horizon !== undefined) meta.putSync(HORIZON_KEY, Buffer.from(u64be(horizon)));
+      meta.putSync(VERSION_KEY, Buffer.from(u64be(version)));
+    },
+  };
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Commits requested before close() still commit (or fail) first.
+    if (this.#queue.length > 0) this.#flush();
     this.#closed = true;
     for (const snapshot of [...this.#live]) snapshot.release();
+    await Promise.all(this.#syncing);
     await this.store.env.close();
-  }
-
-  /** Applies one mutation in the open write transaction; returns the final key of a versionstamped key. */
-  #apply(mutation: Mutation, stamp: Uint8Array): Uint8Array | undefined {
-    const { data } = this.store;
-    switch (mutation.type) {
-      case 'set':
-        data.putSync(storedKey(mutation.key), mutation.value);
-        return undefined;
-      case 'clearRange':
-        this.#clearRange(mutation.begin, mutation.end);
-        return undefined;
-      case 'setVersionstampedKey': {
-        const key = concatBytes(mutation.prefix, stamp, mutation.suffix);
-        data.putSync(storedKey(key), mutation.value);
-        return key;
-      }
-      case 'setVersionstampedValue':
-        data.putSync(storedKey(mutation.key), concatBytes(mutation.prefix, stamp, mutation.suffix));
-        return undefined;
-    }
   }
 
   #clearRange(begin: Bytes, end: Bytes): void {
@@ -228,7 +255,11 @@ export class LmdbStorage implements Storage {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new KvError(ErrorCode.storeClosed, `the lmdb store at ${this.path} was closed; open it again`);
+    if (this.#closed) throw this.#closedError();
+  }
+
+  #closedError(): KvError {
+    return new KvError(ErrorCode.storeClosed, `the lmdb store at ${this.path} was closed; open it again`);
   }
 }
 

@@ -5,11 +5,11 @@
  * and commit versions that advance about 1e6 per second.
  */
 
-import { compareBytes, concatBytes, keyAfter, versionstamp } from './bytes.ts';
-import { firstIndex, normalizeRanges, rangeListsIntersect } from './conflict-ranges.ts';
+import { compareBytes } from './bytes.ts';
+import { firstIndex, rangeListsIntersect } from './conflict-ranges.ts';
 import { createEmbeddedKv, type EmbeddedKvOptions } from './embedded.ts';
 import { ErrorCode, KvError } from './errors.ts';
-import type { CommitRequest, KeyRange, Mutation, Storage, StorageSnapshot } from './storage.ts';
+import { resolveCommit, type CommitRequest, type KeyRange, type Storage, type StorageSnapshot } from './storage.ts';
 import type { Bytes, KeyValue, Kv, RangeOptions } from './types.ts';
 import { LIMITS } from './types.ts';
 
@@ -87,27 +87,28 @@ export class MemoryStorage implements Storage {
 
   async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
     this.#assertOpen();
-    const readConflicts = normalizeRanges(request.readConflicts);
-    if (readConflicts.length > 0) {
-      if (request.readVersion < this.#horizon) {
-        throw new KvError(ErrorCode.transactionTooOld, 'read version is older than the 5 s conflict window');
-      }
-      const first = firstIndex(this.#log, (e) => e.version > request.readVersion);
-      for (let i = first; i < this.#log.length; i++) {
-        if (rangeListsIntersect(readConflicts, this.#log[i]!.writes)) {
-          throw new KvError(ErrorCode.notCommitted, 'a key this transaction read was written by a newer commit');
-        }
-      }
-    }
-
-    const version = maxBigint(this.#version + 1n, BigInt(this.#now()) * 1000n);
-    const stamp = versionstamp(version, 0);
-    const writes = [...request.writeConflicts];
     const touched = new Set<Entry>();
-    for (const m of request.mutations) this.#apply(m, version, stamp, touched, writes);
-    this.#version = version;
-    this.#log.push({ version, writes: normalizeRanges(writes) });
-    this.#prune(version, touched);
+    const version = resolveCommit(
+      request,
+      {
+        lastVersion: () => this.#version,
+        horizon: () => this.#horizon,
+        writtenAfter: (readVersion, reads) => {
+          for (let i = firstIndex(this.#log, (e) => e.version > readVersion); i < this.#log.length; i++) {
+            if (rangeListsIntersect(reads, this.#log[i]!.writes)) return true;
+          }
+          return false;
+        },
+        set: (key, value, v) => this.#write(key, value, v, touched),
+        clearRange: (begin, end, v) => this.#clear(begin, end, v, touched),
+        finish: (v, writes) => {
+          this.#version = v;
+          this.#log.push({ version: v, writes: [...writes] });
+          this.#prune(v, touched);
+        },
+      },
+      this.#now(),
+    );
     return { version, batchOrder: 0 };
   }
 
@@ -115,30 +116,13 @@ export class MemoryStorage implements Storage {
     this.#closed = true;
   }
 
-  #apply(m: Mutation, version: bigint, stamp: Bytes, touched: Set<Entry>, writes: KeyRange[]): void {
-    switch (m.type) {
-      case 'set':
-        this.#write(m.key, m.value, version, touched);
-        break;
-      case 'setVersionstampedValue':
-        this.#write(m.key, concatBytes(m.prefix, stamp, m.suffix), version, touched);
-        break;
-      case 'setVersionstampedKey': {
-        const key = concatBytes(m.prefix, stamp, m.suffix);
-        this.#write(key, m.value, version, touched);
-        writes.push({ begin: key, end: keyAfter(key) });
-        break;
-      }
-      case 'clearRange': {
-        const hi = this.#lowerBound(m.end);
-        for (let i = this.#lowerBound(m.begin); i < hi; i++) {
-          const e = this.#entries[i]!;
-          if (e.versions[e.versions.length - 1]!.value !== undefined) {
-            pushVersion(e, version, undefined);
-            touched.add(e);
-          }
-        }
-        break;
+  #clear(begin: Bytes, end: Bytes, version: bigint, touched: Set<Entry>): void {
+    const hi = this.#lowerBound(end);
+    for (let i = this.#lowerBound(begin); i < hi; i++) {
+      const e = this.#entries[i]!;
+      if (e.versions[e.versions.length - 1]!.value !== undefined) {
+        pushVersion(e, version, undefined);
+        touched.add(e);
       }
     }
   }
@@ -219,10 +203,6 @@ function pushVersion(e: Entry, version: bigint, value: Bytes | undefined): void 
   const last = e.versions[e.versions.length - 1];
   if (last?.version === version) last.value = value;
   else e.versions.push({ version, value });
-}
-
-function maxBigint(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
 }
 
 const shared = new Map<string, MemoryStorage>();

@@ -5,6 +5,9 @@
  * acts as FoundationDB's resolver. The fdb backend does not use this port.
  */
 
+import { concatBytes, keyAfter, versionstamp } from './bytes.ts';
+import { normalizeRanges } from './conflict-ranges.ts';
+import { ErrorCode, KvError } from './errors.ts';
 import type { Bytes, KeyValue, RangeOptions } from './types.ts';
 
 export interface KeyRange {
@@ -63,4 +66,70 @@ export interface Storage {
    */
   commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }>;
   close(): Promise<void>;
+}
+
+/** Versions per millisecond: FoundationDB advances about 1e6 versions per second. */
+export const VERSIONS_PER_MS = 1000n;
+
+/**
+ * What a store exposes to `resolveCommit` while it holds its commit lock: its resolver state and
+ * the writes of one commit. The store persists them atomically when resolveCommit returns.
+ */
+export interface ResolverTarget {
+  /** The last commit's version. */
+  lastVersion(): bigint;
+  /** Every commit at or below this version has left the conflict log. */
+  horizon(): bigint;
+  /** Whether a commit newer than `readVersion` wrote into one of `reads` (sorted, merged). */
+  writtenAfter(readVersion: bigint, reads: readonly KeyRange[]): boolean;
+  /** Writes of the commit that gets `version`. */
+  set(key: Bytes, value: Bytes, version: bigint): void;
+  clearRange(begin: Bytes, end: Bytes, version: bigint): void;
+  /** Makes `version` the last commit, logs its write ranges (sorted, merged) and prunes the log. */
+  finish(version: bigint, writes: readonly KeyRange[]): void;
+}
+
+/**
+ * FoundationDB's resolver, the same for every embedded store: fails with 1007 when the read
+ * version is older than the conflict log reaches (only if it has read conflicts: an idle store is
+ * not "too old"), with 1020 when a read range was written by a newer commit; otherwise assigns the
+ * version (max(last + 1, ms * 1000)), applies the mutations with the versionstamp substituted and
+ * records the write ranges (each versionstamped key's final key included). Throws before writing.
+ */
+export function resolveCommit(request: CommitRequest, target: ResolverTarget, nowMs: number): bigint {
+  const reads = normalizeRanges(request.readConflicts);
+  if (reads.length > 0) {
+    if (request.readVersion < target.horizon()) {
+      throw new KvError(ErrorCode.transactionTooOld, 'read version is older than the 5 s conflict window');
+    }
+    if (target.writtenAfter(request.readVersion, reads)) {
+      throw new KvError(ErrorCode.notCommitted, 'a key this transaction read was written by a newer commit');
+    }
+  }
+  const next = target.lastVersion() + 1n;
+  const wall = BigInt(Math.floor(nowMs)) * VERSIONS_PER_MS;
+  const version = next > wall ? next : wall;
+  const stamp = versionstamp(version, 0);
+  const writes: KeyRange[] = [...request.writeConflicts];
+  for (const m of request.mutations) {
+    switch (m.type) {
+      case 'set':
+        target.set(m.key, m.value, version);
+        break;
+      case 'clearRange':
+        target.clearRange(m.begin, m.end, version);
+        break;
+      case 'setVersionstampedKey': {
+        const key = concatBytes(m.prefix, stamp, m.suffix);
+        target.set(key, m.value, version);
+        writes.push({ begin: key, end: keyAfter(key) });
+        break;
+      }
+      case 'setVersionstampedValue':
+        target.set(m.key, concatBytes(m.prefix, stamp, m.suffix), version);
+        break;
+    }
+  }
+  target.finish(version, normalizeRanges(writes));
+  return version;
 }
