@@ -47,16 +47,22 @@ export function isWalHeader(page: Uint8Array): boolean {
   return page[18] === 2 || page[19] === 2;
 }
 
+// Read on every page read and statement: plain byte arithmetic, no DataView per call.
 export function headerPageCount(page: Uint8Array): number {
-  return new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(PAGE_COUNT);
+  return u32be(page, PAGE_COUNT);
 }
 
 export function headerChangeCounter(page: Uint8Array): number {
-  return new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(CHANGE_COUNTER);
+  return u32be(page, CHANGE_COUNTER);
 }
 
 export function headerVersionValidFor(page: Uint8Array): number {
-  return new DataView(page.buffer, page.byteOffset, page.byteLength).getUint32(VERSION_VALID_FOR);
+  return u32be(page, VERSION_VALID_FOR);
+}
+
+function u32be(bytes: Uint8Array, at: number): number {
+  if (at + 4 > bytes.length) throw new RangeError(`page 1 holds ${bytes.length} bytes: no header field at ${at}`);
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /** A copy of page 1 showing `counter` as both the change counter and version-valid-for. */
@@ -66,15 +72,17 @@ export function withChangeCounter(page: Uint8Array, counter: number): Uint8Array
   return copy;
 }
 
+const COUNTER_FIELDS = [CHANGE_COUNTER, VERSION_VALID_FOR];
+
 /**
- * Writes `counter` into both header counter fields where they fall inside `out`, which holds page 1's
- * bytes from offset `pageOffset` on (a partial read of page 1 gets only the bytes it covers).
+ * Writes `counter` into both header counter fields where they fall inside out[start, end), which holds
+ * page 1's bytes from offset `pageOffset` on (a partial read of page 1 gets only the bytes it covers).
  */
-export function writeChangeCounter(out: Uint8Array, pageOffset: number, counter: number): void {
-  for (const field of [CHANGE_COUNTER, VERSION_VALID_FOR]) {
+export function writeChangeCounter(out: Uint8Array, pageOffset: number, counter: number, start = 0, end = out.length): void {
+  for (const field of COUNTER_FIELDS) {
     for (let i = 0; i < 4; i++) {
-      const at = field + i - pageOffset;
-      if (at >= 0 && at < out.length) out[at] = (counter >>> (24 - 8 * i)) & 0xff;
+      const at = start + field + i - pageOffset;
+      if (at >= start && at < end) out[at] = (counter >>> (24 - 8 * i)) & 0xff;
     }
   }
 }

@@ -175,11 +175,10 @@ export class PageStoreVfs extends FacadeVFS {
   // ---- SQLite's calls with raw pointers ------------------------------------
   // FacadeVFS wraps each pointer in a proxy object (three allocations per call, and a fresh heap view
   // on first use) and decodes names these methods never look at. The calls made on every statement
-  // take plain views of the heap instead: nothing else runs on this module while one is in progress,
-  // so the heap cannot grow under them (#readFrom still checks across its awaits).
+  // use the heap directly instead (jWrite gets a plain view: it copies at once).
 
   xRead(pFile: number, pData: number, iAmt: number, iOffsetLo: number, iOffsetHi: number): Answer<number> {
-    return this.jRead(pFile, this.#heap().subarray(pData, pData + iAmt), int64(iOffsetLo, iOffsetHi));
+    return this.#read(pFile, pData, iAmt, int64(iOffsetLo, iOffsetHi));
   }
 
   xWrite(pFile: number, pData: number, iAmt: number, iOffsetLo: number, iOffsetHi: number): number {
@@ -328,63 +327,68 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- read / write -------------------------------------------------------
 
-  jRead(fileId: number, pData: Uint8Array, offset: number): Answer<number> {
+  /** Reads `length` bytes at file `offset` into the heap at `ptr`. */
+  #read(fileId: number, ptr: number, length: number, offset: number): Answer<number> {
     try {
       const file = this.#files.get(fileId);
       if (file === undefined) return ready(VFS.SQLITE_IOERR_READ);
       if (file.kind === 'memory') {
-        const n = file.file.read(pData, offset);
-        if (n < pData.length) {
-          pData.fill(0, n);
+        const out = this.#heap().subarray(ptr, ptr + length);
+        const n = file.file.read(out, offset);
+        if (n < length) {
+          out.fill(0, n);
           return ready(VFS.SQLITE_IOERR_SHORT_READ);
         }
         return ready(VFS.SQLITE_OK);
       }
-      const end = Math.min(offset + pData.length, this.#fileSize(file));
+      const end = Math.min(offset + length, this.#fileSize(file));
       for (let at = offset; at < end; ) {
         const page = Math.floor(at / file.ref.pageSize) + 1;
         const bytes = this.#pageAt(file, page);
         // A miss: the rest of the read waits for the store.
-        if (bytes === undefined) return this.#readFrom(file, pData, offset, at, end);
-        at = this.#copyPage(file, pData, offset, at, end, page, bytes);
+        if (bytes === undefined) return this.#readFrom(file, ptr, length, offset, at, end);
+        at = this.#copyPage(file, ptr, offset, at, end, page, bytes);
       }
-      return ready(this.#endRead(pData, offset, end));
+      return ready(this.#endRead(ptr, length, offset, end));
     } catch (error) {
       return ready(this.#fail(error, VFS.SQLITE_IOERR_READ));
     }
   }
 
-  /** jRead from `at` on, after a miss on the page at `at`. */
-  async #readFrom(file: MainFile, pData: Uint8Array, offset: number, at: number, end: number): Promise<number> {
-    const { byteOffset, length } = pData;
+  /** #read from `at` on, after a miss on the page at `at`. */
+  async #readFrom(file: MainFile, ptr: number, length: number, offset: number, at: number, end: number): Promise<number> {
     try {
       while (at < end) {
         const page = Math.floor(at / file.ref.pageSize) + 1;
         const bytes = this.#pageAt(file, page) ?? (await this.#fetch(file, page));
-        // A view of the heap empties if the heap grew meanwhile (it should not: SQLite waits on this read).
-        if (pData.length !== length) pData = this.#heap().subarray(byteOffset, byteOffset + length);
-        at = this.#copyPage(file, pData, offset, at, end, page, bytes);
+        at = this.#copyPage(file, ptr, offset, at, end, page, bytes);
       }
-      return this.#endRead(pData, offset, end);
+      return this.#endRead(ptr, length, offset, end);
     } catch (error) {
       return this.#fail(error, VFS.SQLITE_IOERR_READ);
     }
   }
 
-  /** Copies the part of `page` in [at, end) to pData (which starts at file offset `offset`); returns where the page ends. */
-  #copyPage(file: MainFile, pData: Uint8Array, offset: number, at: number, end: number, page: number, bytes: Uint8Array): number {
+  /**
+   * Copies the part of `page` in [at, end) to the heap at `ptr` (which stands for file offset `offset`);
+   * returns where the page ends. The heap is looked up each time: it may have grown across an await.
+   */
+  #copyPage(file: MainFile, ptr: number, offset: number, at: number, end: number, page: number, bytes: Uint8Array): number {
+    const heap = this.#heap();
     const pageStart = (page - 1) * file.ref.pageSize;
     const upto = Math.min(end, pageStart + file.ref.pageSize);
-    pData.set(bytes.subarray(at - pageStart, upto - pageStart), at - offset);
+    const to = ptr + (at - offset);
+    if (at === pageStart && upto - at === bytes.length) heap.set(bytes, to);
+    else heap.set(bytes.subarray(at - pageStart, upto - pageStart), to);
     // Stored page 1 has no counter: show this snapshot's in the bytes just copied (no page copy).
-    if (bytes === file.pageOne) writeChangeCounter(pData.subarray(at - offset, upto - offset), at - pageStart, file.counter);
+    if (bytes === file.pageOne) writeChangeCounter(heap, at - pageStart, file.counter, to, to + (upto - at));
     return upto;
   }
 
   /** A read that stopped at the end of the file is short: zeros for the rest. */
-  #endRead(pData: Uint8Array, offset: number, end: number): number {
-    if (end - offset < pData.length) {
-      pData.fill(0, Math.max(0, end - offset));
+  #endRead(ptr: number, length: number, offset: number, end: number): number {
+    if (end - offset < length) {
+      this.#heap().fill(0, ptr + Math.max(0, end - offset), ptr + length);
       return VFS.SQLITE_IOERR_SHORT_READ;
     }
     return VFS.SQLITE_OK;

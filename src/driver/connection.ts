@@ -48,6 +48,14 @@ export interface StatementResult {
 
 const STATEMENT_CACHE = 64;
 
+/** A prepared statement kept for its SQL, with its column names once read. */
+interface CachedStatement {
+  readonly stmt: number;
+  /** Column names, valid while SQLite has not re-prepared the statement (after a schema change) since. */
+  columns: string[] | undefined;
+  reprepares: number;
+}
+
 export class Connection {
   readonly ref: DatabaseRef;
   readonly vfs: PageStoreVfs;
@@ -57,7 +65,7 @@ export class Connection {
   readonly #pinned: Version | undefined;
   readonly #retry: RetryPolicy;
   /** SQL -> prepared statement, least recently used first. */
-  readonly #statements = new Map<string, number>();
+  readonly #statements = new Map<string, CachedStatement>();
   #closed = false;
 
   private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, serializer: Serializer, db: number, options: ConnectionOptions) {
@@ -108,10 +116,11 @@ export class Connection {
   /** Runs exactly one statement with `params`; all result rows as arrays in column order. */
   execute(sql: string, params: Params | undefined, options: { bigint: boolean }): Promise<StatementResult> {
     return this.#serial(async () => {
-      const stmt = await this.#prepareOne(sql);
+      const cached = this.#cached(sql) ?? (await this.#prepareOne(sql));
+      const { stmt } = cached;
       try {
         bindParams(this.#api, stmt, params);
-        return await this.#run(stmt, options.bigint);
+        return await this.#run(stmt, options.bigint, cached);
       } finally {
         await this.#api.reset(stmt);
         this.#api.clearBindings(stmt);
@@ -121,7 +130,7 @@ export class Connection {
 
   /** The column names of a statement (empty for one that returns no rows). */
   columns(sql: string): Promise<string[]> {
-    return this.#serial(async () => columnNames(this.#api, await this.#prepareOne(sql)));
+    return this.#serial(async () => columnNames(this.#api, (this.#cached(sql) ?? (await this.#prepareOne(sql))).stmt));
   }
 
   /** Runs every statement of `sql` in order (no parameters); stops at the first error. */
@@ -149,7 +158,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     await this.#serializer.run(async () => {
-      for (const stmt of this.#statements.values()) await this.#api.finalize(stmt);
+      for (const { stmt } of this.#statements.values()) await this.#api.finalize(stmt);
       this.#statements.clear();
       await this.#api.close(this.#db);
     });
@@ -167,15 +176,16 @@ export class Connection {
    * Steps a bound statement to the end. An autocommit statement that loses a write
    * conflict rolled back as a whole: it is run again, up to the retry limit.
    */
-  async #run(stmt: number, bigint: boolean): Promise<StatementResult> {
+  async #run(stmt: number, bigint: boolean, cached?: CachedStatement): Promise<StatementResult> {
     const api = this.#api;
     for (let attempt = 0; ; attempt++) {
       const autocommit = api.autocommit(this.#db);
       const totalBefore = api.totalChanges(this.#db);
-      const columns = columnNames(api, stmt);
+      let rc = await api.step(stmt);
+      // After the first step: a statement SQLite re-prepared for a schema change has its new columns by now.
+      const columns = cached !== undefined ? this.#columnsOf(cached) : columnNames(api, stmt);
       const rows: SqlValue[][] = [];
-      let rc: number;
-      while ((rc = await api.step(stmt)) === SQLITE_ROW) rows.push(readRow(api, stmt, columns.length, bigint));
+      for (; rc === SQLITE_ROW; rc = await api.step(stmt)) rows.push(readRow(api, stmt, columns.length, bigint));
       if (rc === SQLITE_DONE) {
         const changed = api.totalChanges(this.#db) !== totalBefore;
         return { columns, rows, changes: changed ? api.changes(this.#db) : 0, lastInsertRowid: api.lastInsertRowid(this.#db) };
@@ -194,6 +204,16 @@ export class Connection {
     }
   }
 
+  /** The column names of a cached statement (a copy: callers may keep or change it), read once per preparation. */
+  #columnsOf(cached: CachedStatement): string[] {
+    const reprepares = this.#api.reprepareCount(cached.stmt);
+    if (cached.columns === undefined || cached.reprepares !== reprepares) {
+      cached.columns = columnNames(this.#api, cached.stmt);
+      cached.reprepares = reprepares;
+    }
+    return cached.columns.slice();
+  }
+
   async #rollback(): Promise<void> {
     const { stmt } = await this.#api.prepare(this.#db, encodeSql('ROLLBACK'), 0, false);
     try {
@@ -203,15 +223,19 @@ export class Connection {
     }
   }
 
-  /** A cached statement for `sql`, which must hold exactly one statement. */
-  async #prepareOne(sql: string): Promise<number> {
-    if (typeof sql !== 'string') throw new ArgumentError(`SQL must be a string, got ${typeof sql}`);
+  /** The cached statement for `sql`, now the most recently used, if there is one. */
+  #cached(sql: string): CachedStatement | undefined {
     const cached = this.#statements.get(sql);
     if (cached !== undefined) {
       this.#statements.delete(sql);
       this.#statements.set(sql, cached);
-      return cached;
     }
+    return cached;
+  }
+
+  /** Prepares and caches `sql`, which must hold exactly one statement. */
+  async #prepareOne(sql: string): Promise<CachedStatement> {
+    if (typeof sql !== 'string') throw new ArgumentError(`SQL must be a string, got ${typeof sql}`);
     const bytes = encodeSql(sql);
     const first = await this.#api.prepare(this.#db, bytes, 0, true);
     if (first.rc !== SQLITE_OK) throw this.#error(first.rc);
@@ -225,13 +249,14 @@ export class Connection {
         throw new ArgumentError('the SQL holds more than one statement: use exec() to run several (without parameters)');
       }
     }
-    this.#statements.set(sql, first.stmt);
+    const cached: CachedStatement = { stmt: first.stmt, columns: undefined, reprepares: 0 };
+    this.#statements.set(sql, cached);
     if (this.#statements.size > STATEMENT_CACHE) {
       const [oldestSql, oldest] = this.#statements.entries().next().value!;
       this.#statements.delete(oldestSql);
-      await this.#api.finalize(oldest);
+      await this.#api.finalize(oldest.stmt);
     }
-    return first.stmt;
+    return cached;
   }
 
   /** The error behind a failed call: the VFS's own (a conflict, a refusal) if it has one, else SQLite's. */

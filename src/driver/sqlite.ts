@@ -16,6 +16,7 @@ export const SQLITE_TEXT = SQLite.SQLITE_TEXT;
 export const SQLITE_BLOB = SQLite.SQLITE_BLOB;
 
 const SQLITE_PREPARE_PERSISTENT = 0x01;
+const SQLITE_STMTSTATUS_REPREPARE = 5;
 const SQLITE_NOMEM = SQLite.SQLITE_NOMEM;
 /** Text up to this many UTF-16 units is copied in JavaScript while it is ASCII (longer: encodeInto is faster). */
 const SHORT_TEXT = 32;
@@ -228,8 +229,15 @@ export class SqliteApi {
     return Number(this.#int64(this.module._sqlite3_changes64(db)));
   }
 
-  totalChanges(db: number): bigint {
-    return this.#int64(this.module._sqlite3_total_changes64(db));
+  /** Rows changed since the connection opened, as a number (exact below 2^53): compared around each statement. */
+  totalChanges(db: number): number {
+    const lo = this.module._sqlite3_total_changes64(db);
+    return this.module.getTempRet0() * 4294967296 + (lo >>> 0);
+  }
+
+  /** How often SQLite re-prepared `stmt` (after a schema change): its columns may have changed each time. */
+  reprepareCount(stmt: number): number {
+    return this.module._sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   }
 
   lastInsertRowid(db: number): bigint {
