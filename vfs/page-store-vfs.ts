@@ -657,7 +657,8 @@ export class PageStoreVfs extends FacadeVFS {
    * the end, the cache. Undefined on a cache miss (then #fetch it). Records the read either way.
    */
   #pageAt(file: MainFile, page: number): Uint8Array | undefined {
-    if (file.snapshot !== undefined) file.readSet.add(page);
+    // An incomplete read set is never used (the commit checks conflicts database-wide): not kept.
+    if (file.snapshot !== undefined && file.readSetComplete) file.readSet.add(page);
     const written = file.dirty.get(page);
     if (written !== undefined) return written;
     if (page === 1) {

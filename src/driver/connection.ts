@@ -66,6 +66,8 @@ export class Connection {
   readonly #retry: RetryPolicy;
   /** SQL -> prepared statement, least recently used first. */
   readonly #statements = new Map<string, CachedStatement>();
+  /** The SQL last in #statements' order. */
+  #lastSql: string | undefined;
   #closed = false;
 
   private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, serializer: Serializer, db: number, options: ConnectionOptions) {
@@ -226,7 +228,9 @@ export class Connection {
   /** The cached statement for `sql`, now the most recently used, if there is one. */
   #cached(sql: string): CachedStatement | undefined {
     const cached = this.#statements.get(sql);
-    if (cached !== undefined) {
+    // Moved to the end of the LRU order unless it is there already (a statement run over and over).
+    if (cached !== undefined && sql !== this.#lastSql) {
+      this.#lastSql = sql;
       this.#statements.delete(sql);
       this.#statements.set(sql, cached);
     }
@@ -251,6 +255,7 @@ export class Connection {
     }
     const cached: CachedStatement = { stmt: first.stmt, columns: undefined, reprepares: 0 };
     this.#statements.set(sql, cached);
+    this.#lastSql = sql;
     if (this.#statements.size > STATEMENT_CACHE) {
       const [oldestSql, oldest] = this.#statements.entries().next().value!;
       this.#statements.delete(oldestSql);

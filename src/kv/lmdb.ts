@@ -130,7 +130,8 @@ export class LmdbStorage implements Storage {
     const { env, meta } = this.store;
     // As in snapshot(): a fresh read, so commits other processes finished before this call are seen.
     env.resetReadTxn();
-    return readU64be(meta.get(VERSION_KEY)!);
+    // Read on every statement's head check: lmdb-js's no-copy read (its buffer is reused by the next read).
+    return (meta.getBinaryFast(VERSION_KEY) as Buffer).readBigUInt64BE(0);
   }
 
   async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
