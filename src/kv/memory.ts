@@ -7,6 +7,7 @@
 
 import { compareBytes } from './bytes.ts';
 import { firstIndex, rangeListsIntersect } from './conflict-ranges.ts';
+import { SortedEntries } from './sorted-entries.ts';
 import { createEmbeddedKv, type EmbeddedKvOptions } from './embedded.ts';
 import { ErrorCode, KvError } from './errors.ts';
 import { resolveCommit, type CommitRequest, type KeyRange, type Storage, type StorageSnapshot } from './storage.ts';
@@ -37,7 +38,7 @@ export interface MemoryStorageOptions {
 
 export class MemoryStorage implements Storage {
   readonly #now: () => number;
-  #entries: Entry[] = [];
+  readonly #entries = new SortedEntries<Entry>();
   #version = 0n;
   #log: LogEntry[] = [];
   /** Every commit at or below this version has left the log: older read versions are too old. */
@@ -62,9 +63,8 @@ export class MemoryStorage implements Storage {
       version,
       get: (key) => {
         assertLive();
-        const i = this.#lowerBound(key);
-        const e = this.#entries[i];
-        return e && compareBytes(e.key, key) === 0 ? valueAt(e, version)?.slice() : undefined;
+        const e = this.#entries.get(key);
+        return e && valueAt(e, version)?.slice();
       },
       getRange: (begin, end, options) => {
         assertLive();
@@ -117,9 +117,7 @@ export class MemoryStorage implements Storage {
   }
 
   #clear(begin: Bytes, end: Bytes, version: bigint, touched: Set<Entry>): void {
-    const hi = this.#lowerBound(end);
-    for (let i = this.#lowerBound(begin); i < hi; i++) {
-      const e = this.#entries[i]!;
+    for (const e of this.#entries.between(begin, end)) {
       if (e.versions[e.versions.length - 1]!.value !== undefined) {
         pushVersion(e, version, undefined);
         touched.add(e);
@@ -128,12 +126,7 @@ export class MemoryStorage implements Storage {
   }
 
   #write(key: Bytes, value: Bytes, version: bigint, touched: Set<Entry>): void {
-    const i = this.#lowerBound(key);
-    let e = this.#entries[i];
-    if (!e || compareBytes(e.key, key) !== 0) {
-      e = { key: key.slice(), versions: [] };
-      this.#entries.splice(i, 0, e);
-    }
+    const e = this.#entries.getOrInsert(key, () => ({ key: key.slice(), versions: [] }));
     pushVersion(e, version, value.slice());
     touched.add(e);
   }
@@ -160,24 +153,18 @@ export class MemoryStorage implements Storage {
         emptied = true;
       }
     }
-    if (emptied) this.#entries = this.#entries.filter((e) => e.versions.length > 0);
+    if (emptied) this.#entries.removeWhere((e) => e.versions.length === 0);
   }
 
   #range(begin: Bytes, end: Bytes, version: bigint, options: RangeOptions = {}): KeyValue[] {
     const limit = options.limit || Infinity;
     const out: KeyValue[] = [];
-    const lo = this.#lowerBound(begin);
-    const hi = this.#lowerBound(end);
-    if (options.reverse) {
-      for (let i = hi - 1; i >= lo && out.length < limit; i--) pushVisible(out, this.#entries[i]!, version);
-    } else {
-      for (let i = lo; i < hi && out.length < limit; i++) pushVisible(out, this.#entries[i]!, version);
+    if (compareBytes(begin, end) >= 0) return out;
+    for (const e of this.#entries.between(begin, end, options.reverse === true)) {
+      if (out.length >= limit) break;
+      pushVisible(out, e, version);
     }
     return out;
-  }
-
-  #lowerBound(key: Bytes): number {
-    return firstIndex(this.#entries, (e) => compareBytes(e.key, key) >= 0);
   }
 
   #assertOpen(): void {

@@ -6,7 +6,7 @@
  */
 
 import { compareBytes, keyAfter, prefixEnd, toHex, versionstamp } from './bytes.ts';
-import { rangeBytes, RangeSet } from './conflict-ranges.ts';
+import { rangeBytes, RangeList } from './conflict-ranges.ts';
 import { ErrorCode, isRetryable, KvError } from './errors.ts';
 import { Backoff } from './retry.ts';
 import type { KeyRange, Storage, StorageSnapshot } from './storage.ts';
@@ -46,8 +46,8 @@ export class EmbeddedTransaction implements KvTransaction {
   #expiry: NodeJS.Timeout | undefined;
 
   #writes = new WriteBuffer();
-  #readConflicts = new RangeSet();
-  #writeConflicts = new RangeSet();
+  #readConflicts = new RangeList();
+  #writeConflicts = new RangeList();
 
   constructor(storage: Storage, options: TransactionOptions = {}, embedded: EmbeddedOptions = {}) {
     this.#storage = storage;
@@ -326,8 +326,8 @@ export class EmbeddedTransaction implements KvTransaction {
     this.#releaseSnapshot();
     this.#readVersion = undefined;
     this.#writes = new WriteBuffer();
-    this.#readConflicts = new RangeSet();
-    this.#writeConflicts = new RangeSet();
+    this.#readConflicts = new RangeList();
+    this.#writeConflicts = new RangeList();
     this.#state = 'open';
   }
 
