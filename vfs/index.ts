@@ -3,7 +3,15 @@
  * driver uses this module only; the engine names it needs pass through here
  * so that it does not reach past the layer below it.
  */
-export { createSqliteModule, prepareFirstSqliteModule, compiledWasm, type SqliteModule, type EmscriptenModule } from './wasm.ts';
+export {
+  createSqliteModule,
+  prepareFirstSqliteModule,
+  releaseSqliteModule,
+  sqliteModuleStats,
+  compiledWasm,
+  type SqliteModule,
+  type EmscriptenModule,
+} from './wasm.ts';
 export { Serializer } from './serializer.ts';
 export { PageStoreVfs, VFS_NAME, type PageStoreVfsOptions, type VfsStats } from './page-store-vfs.ts';
 export { UnsupportedError, ReadOnlyError } from './errors.ts';

@@ -12,8 +12,10 @@ import {
   ReadOnlyError,
   VFS_NAME,
   createSqliteModule,
+  releaseSqliteModule,
   type DatabaseRef,
   type Serializer,
+  type SqliteModule,
   type Version,
 } from '../../vfs/index.ts';
 import { ArgumentError, ClosedError, SqliteError } from './errors.ts';
@@ -60,6 +62,7 @@ export class Connection {
   readonly ref: DatabaseRef;
   readonly vfs: PageStoreVfs;
   readonly #api: SqliteApi;
+  readonly #sqlite: SqliteModule;
   readonly #serializer: Serializer;
   readonly #db: number;
   readonly #pinned: Version | undefined;
@@ -70,18 +73,20 @@ export class Connection {
   #lastSql: string | undefined;
   #closed = false;
 
-  private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, serializer: Serializer, db: number, options: ConnectionOptions) {
+  private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, sqlite: SqliteModule, db: number, options: ConnectionOptions) {
     this.ref = ref;
     this.vfs = vfs;
     this.#api = api;
-    this.#serializer = serializer;
+    this.#sqlite = sqlite;
+    this.#serializer = sqlite.serializer;
     this.#db = db;
     this.#pinned = options.pinned;
     this.#retry = options.retry;
   }
 
   static async open(options: ConnectionOptions): Promise<Connection> {
-    const { module, sqlite3, serializer } = await createSqliteModule();
+    const sqlite = await createSqliteModule();
+    const { module, sqlite3, serializer } = sqlite;
     const vfs = new PageStoreVfs(module, {
       resolve: options.resolve,
       ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
@@ -98,7 +103,7 @@ export class Connection {
       if (cause instanceof MvdbError) throw cause;
       throw sqliteError(opened.message, opened.code, cause);
     }
-    return new Connection(options.ref, vfs, api, serializer, opened.db, options);
+    return new Connection(options.ref, vfs, api, sqlite, opened.db, options);
   }
 
   get closed(): boolean {
@@ -162,7 +167,9 @@ export class Connection {
     await this.#serializer.run(async () => {
       for (const { stmt } of this.#statements.values()) await this.#api.finalize(stmt);
       this.#statements.clear();
-      await this.#api.close(this.#db);
+      const noStatementLeft = this.#api.module._sqlite3_next_stmt(this.#db, 0) === 0;
+      // A cleanly closed module is as good as new: the next connection takes it instead of a fresh one.
+      if ((await this.#api.close(this.#db)) === SQLITE_OK && noStatementLeft) releaseSqliteModule(this.#sqlite, VFS_NAME);
     });
   }
 

@@ -1,0 +1,54 @@
+/** A closed connection's SQLite module serves the next connection, which must see only its own database. */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_OPEN_CONNECTIONS, open, setMaxOpenConnections } from '../../src/index.ts';
+import { sqliteModuleStats } from '../../vfs/index.ts';
+
+const store = (): string => `memory:reuse-${randomUUID()}`;
+
+async function withRows(url: string, name: string, rows: string[]): Promise<void> {
+  const db = await open(name, { store: url });
+  await db.exec('CREATE TABLE t(x TEXT)');
+  for (const x of rows) await db.run('INSERT INTO t VALUES (?)', [x]);
+  await db.close();
+}
+
+describe('SQLite module reuse', () => {
+  afterEach(() => setMaxOpenConnections(DEFAULT_MAX_OPEN_CONNECTIONS));
+
+  it('the next database opened after a close gets the closed one’s module and reads and writes only its own pages', async () => {
+    const url = store();
+    await withRows(url, 'a', ['a1', 'a2']);
+    const reusedBefore = sqliteModuleStats.reused;
+    const b = await open('b', { store: url });
+    await b.exec('CREATE TABLE t(x TEXT)');
+    await b.run('INSERT INTO t VALUES (?)', ['b1']);
+    expect(sqliteModuleStats.reused).toBeGreaterThan(reusedBefore);
+    expect(await b.query('SELECT x FROM t')).toEqual([{ x: 'b1' }]);
+    const pinned = await b.at(b.version);
+    expect(await pinned.query('SELECT x FROM t')).toEqual([{ x: 'b1' }]);
+    await pinned.close();
+    await b.close();
+    const a = await open('a', { store: url });
+    expect(await a.query('SELECT x FROM t ORDER BY x')).toEqual([{ x: 'a1' }, { x: 'a2' }]);
+    await a.close();
+  });
+
+  it('past the connection cap, evicted connections’ modules serve other databases without mixing them up', async () => {
+    const url = store();
+    const names = ['p', 'q', 'r', 's', 't'];
+    for (const name of names) await withRows(url, name, [`${name}-row`]);
+    setMaxOpenConnections(2);
+    const dbs = await Promise.all(names.map((name) => open(name, { store: url })));
+    const reusedBefore = sqliteModuleStats.reused;
+    for (let round = 0; round < 3; round++) {
+      for (const [i, db] of dbs.entries()) {
+        await db.run('INSERT INTO t VALUES (?)', [`${names[i]}-${round}`]);
+        const rows = await db.query('SELECT x FROM t ORDER BY rowid', [], { rowMode: 'array' });
+        expect(rows.map((r) => r[0])).toEqual([`${names[i]}-row`, ...Array.from({ length: round + 1 }, (_, k) => `${names[i]}-${k}`)]);
+      }
+    }
+    expect(sqliteModuleStats.reused).toBeGreaterThan(reusedBefore);
+    await Promise.all(dbs.map((db) => db.close()));
+  });
+});
