@@ -62,10 +62,11 @@ step('open() openDatabase');
 await head(ref);
 step('open() head');
 // first query: Connection.open (the module started at open(): waits for the compile, then instantiates)
-const { module, sqlite3 } = await createSqliteModule();
+const sqlite = await createSqliteModule();
+const { module } = sqlite;
 step('wait for compile + instantiate');
 const vfs = new PageStoreVfs(module, { resolve: async () => ref });
-sqlite3.vfs_register(vfs as unknown as SQLiteVFS, false);
+sqlite.registerVfs(vfs);
 step('new PageStoreVfs + register');
 const api = new SqliteApi(module);
 const opened = await api.open(name, SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE, VFS_NAME);

@@ -15,9 +15,12 @@ export type EmscriptenModule = any;
 
 export interface SqliteModule {
   module: EmscriptenModule;
-  sqlite3: SQLiteAPI;
+  /** wa-sqlite's JavaScript API on this module, built on first use (1-2 ms the first time in a process). */
+  readonly sqlite3: SQLiteAPI;
   /** Every call that may suspend (open, prepare, step, reset, finalize, close) must go through this. */
   serializer: Serializer;
+  /** Registers `vfs` under its name (a VFS of that name registered before is replaced). */
+  registerVfs(vfs: object): void;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;
@@ -112,5 +115,17 @@ async function buildModule(): Promise<SqliteModule> {
     // A failed compile never calls `done`: without this the glue's promise would never settle.
     failed,
   ]);
-  return { module, sqlite3: SQLite.Factory(module), serializer: new Serializer() };
+  let sqlite3: SQLiteAPI | undefined;
+  return {
+    module,
+    get sqlite3() {
+      return (sqlite3 ??= SQLite.Factory(module));
+    },
+    serializer: new Serializer(),
+    registerVfs(vfs) {
+      // What SQLite.Factory's vfs_register does, without building the whole API for it.
+      const rc: number = module.vfs_register(vfs, false);
+      if (rc !== SQLite.SQLITE_OK) throw new Error(`registering the ${String((vfs as { name?: unknown }).name)} VFS failed with SQLite code ${rc}`);
+    },
+  };
 }

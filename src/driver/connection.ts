@@ -86,14 +86,14 @@ export class Connection {
 
   static async open(options: ConnectionOptions): Promise<Connection> {
     const sqlite = await createSqliteModule();
-    const { module, sqlite3, serializer } = sqlite;
+    const { module, serializer } = sqlite;
     const vfs = new PageStoreVfs(module, {
       resolve: options.resolve,
       ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
       ...(options.cachePages !== undefined ? { cachePages: options.cachePages } : {}),
       ...(options.clientTag !== undefined ? { clientTag: options.clientTag } : {}),
     });
-    sqlite3.vfs_register(vfs as unknown as SQLiteVFS, false);
+    sqlite.registerVfs(vfs);
     const api = new SqliteApi(module);
     const flags =
       options.pinned !== undefined ? SQLite.SQLITE_OPEN_READONLY : SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE;
