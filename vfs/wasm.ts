@@ -101,7 +101,7 @@ async function buildModule(): Promise<SqliteModule> {
   const module = await Promise.race([
     AsyncModuleFactory({
       // Called at once; the instance is made when the wasm is compiled. Synchronously: from the second
-      // module on, WebAssembly.instantiate() resolved 30-200 ms late here while the instance took 1-3 ms.
+      // module on, WebAssembly.instantiate() resolved 25-200 ms late here while the instance took 1-3 ms.
       instantiateWasm(
         imports: WebAssembly.Imports,
         done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
