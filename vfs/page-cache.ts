@@ -7,16 +7,20 @@
  * may also have its own cap in pages (the `cachePages` open option).
  *
  * Eviction is least recently used (process-wide for the budget, per cache for its cap), except for
- * pages a sequential prefetch brought in: once SQLite has read such a page it is the first to go (the
- * page read most recently first), until it is read a second time. A scan larger than the cache then
- * keeps the other pages (of this database and of every other), and the start of the scan for the next
- * one, instead of cycling every page through.
+ * pages a sequential prefetch brought in: while such pages, not yet read twice, hold more than a
+ * quarter of the budget (or of the cap), those SQLite has read once are the first to go, the page read
+ * most recently first. A scan larger than the cache then keeps the other pages (of this database
+ * and of every other), and the start of the scan for the next one, instead of cycling every page
+ * through; a smaller scan stays cached even when older pages fill the budget.
  */
 
 /** Bytes a cached page costs beyond its content: the entry, its links, the Uint8Array and its buffer. */
 const ENTRY_OVERHEAD = 256;
 
 export const DEFAULT_PAGE_CACHE_BYTES = 256 * 1024 * 1024;
+
+/** The share of a budget (or cap) that pages read once after a prefetch may hold before they go first. */
+const SCAN_SHARE = 0.25;
 
 const NORMAL = 0;
 /** Fetched ahead of SQLite asking for it, not read yet. */
@@ -59,6 +63,9 @@ class UseOrder {
   #count = 0;
   /** Prefetched entries in the order SQLite first read them; stale links are skipped (and compacted away). */
   #readOnce: Link[] = [];
+  /** Entries of scans (prefetched, read at most once: not NORMAL), and their bytes. */
+  scanCount = 0;
+  scanBytes = 0;
 
   add(l: Link): void {
     l.prev = this.#last;
@@ -68,10 +75,12 @@ class UseOrder {
     this.#last = l;
     l.linked = true;
     this.#count++;
+    if (l.entry.state !== NORMAL) this.#scanDelta(l, 1);
   }
 
   remove(l: Link): void {
     if (!l.linked) return;
+    if (l.entry.state !== NORMAL) this.#scanDelta(l, -1);
     if (l.prev === undefined) this.#first = l.next;
     else l.prev.next = l.next;
     if (l.next === undefined) this.#last = l.prev;
@@ -81,14 +90,21 @@ class UseOrder {
     this.#count--;
   }
 
-  /** `l` was just used. */
+  /** `l` was just used (an entry read once before is an ordinary one from now on: the caller sets its state). */
   touch(l: Link): void {
+    if (l.entry.state !== NORMAL) this.#scanDelta(l, -1);
     if (l === this.#last) return;
-    this.remove(l);
-    this.add(l);
+    // Unlink and append without remove()/add(): the entry keeps its state and its count.
+    if (l.prev === undefined) this.#first = l.next;
+    else l.prev.next = l.next;
+    l.next!.prev = l.prev;
+    l.prev = this.#last;
+    l.next = undefined;
+    this.#last!.next = l;
+    this.#last = l;
   }
 
-  /** `l`, a prefetched entry, was read for the first time. */
+  /** `l`, a prefetched entry, was read for the first time (its state is READ_ONCE now). */
   readOnce(l: Link): void {
     this.#readOnce.push(l);
     if (this.#readOnce.length > 2 * this.#count + 64) {
@@ -96,9 +112,12 @@ class UseOrder {
     }
   }
 
-  /** The entry to evict next (never `keep`): the prefetched one read once most recently, else the least recently used. */
-  victim(keep: Entry | undefined): Entry | undefined {
-    while (this.#readOnce.length > 0) {
+  /**
+   * The entry to evict next (never `keep`): with `scanFirst`, the prefetched one read once most
+   * recently; otherwise, or if there is none, the least recently used.
+   */
+  victim(keep: Entry | undefined, scanFirst: boolean): Entry | undefined {
+    while (scanFirst && this.#readOnce.length > 0) {
       const l = this.#readOnce.pop()!;
       if (l.linked && l.entry.state === READ_ONCE && l.entry !== keep) return l.entry;
     }
@@ -111,6 +130,13 @@ class UseOrder {
     this.#first = this.#last = undefined;
     this.#count = 0;
     this.#readOnce = [];
+    this.scanCount = 0;
+    this.scanBytes = 0;
+  }
+
+  #scanDelta(l: Link, sign: 1 | -1): void {
+    this.scanCount += sign;
+    this.scanBytes += sign * l.entry.size;
   }
 }
 
@@ -165,7 +191,7 @@ export class PageCacheBudget {
   /** @internal Evicts (from whichever cache holds them) until within the budget; never `keep`. */
   trim(keep: Entry | undefined): void {
     while (this.#usedBytes > this.#maxBytes) {
-      const victim = this.#order.victim(keep);
+      const victim = this.#order.victim(keep, this.#order.scanBytes > this.#maxBytes * SCAN_SHARE);
       if (victim === undefined) return;
       victim.cache.evict([victim.page]);
     }
@@ -225,9 +251,9 @@ export class PageCache {
       if (entry.own !== undefined) this.#own!.readOnce(entry.own);
       return entry.bytes;
     }
-    entry.state = NORMAL;
     this.budget.touch(entry);
     if (entry.own !== undefined) this.#own!.touch(entry.own);
+    entry.state = NORMAL;
     return entry.bytes;
   }
 
@@ -268,7 +294,7 @@ export class PageCache {
     this.budget.add(entry);
     if (this.#own !== undefined) {
       while (this.#pages.size > this.capacity!) {
-        const victim = this.#own.victim(entry);
+        const victim = this.#own.victim(entry, this.#own.scanCount > this.capacity! * SCAN_SHARE);
         if (victim === undefined) break;
         this.#remove(victim);
       }

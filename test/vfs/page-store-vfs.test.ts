@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, head, log } from '../../src/engine/index.ts';
 import { KvError, openKv } from '../../src/kv/index.ts';
 import type { Kv, KvTransaction } from '../../src/kv/types.ts';
-import { UnsupportedError } from '../../vfs/index.ts';
+import { PageCacheBudget, UnsupportedError } from '../../vfs/index.ts';
 import { connect, type Harness } from './harness.ts';
 
 const FILL = `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 2000)
@@ -61,6 +61,33 @@ describe('reads and writes', () => {
     expect(await b.all(scan)).toEqual([[2000, 1_000_000]]);
     const second = b.vfs.stats.pagesFetched - first;
     expect(second).toBeLessThan(first - 100); // pages kept from the first scan (plain LRU keeps none)
+  });
+
+  it("one database's scan through a small shared budget keeps another database's cached pages", async () => {
+    const budget = new PageCacheBudget(100 * (4096 + 256)); // ~100 pages for both connections
+    const hot = await conn('hot', { cacheBudget: budget });
+    await hot.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL.replace('i < 2000', 'i < 200')}`);
+    const big = await conn('big', { cacheBudget: budget });
+    await big.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL}`);
+    const reader = await conn('hot', { cacheBudget: budget });
+    // Read twice through the VFS (SQLite's own cache kept small): pages in use, not pages of a passing scan.
+    await reader.all(`PRAGMA cache_size = 5`);
+    for (let i = 0; i < 2; i++) expect(await reader.all(`SELECT sum(length(v)) FROM t`)).toEqual([[100_000]]);
+    const [[pages]] = (await reader.all(`PRAGMA page_count`)) as [[number]];
+    expect(pages).toBeGreaterThan(25);
+    const warm = reader.vfs.stats.pagesFetched;
+
+    await big.all(`PRAGMA cache_size = 10`);
+    expect(await big.all(`SELECT count(*), sum(length(v)) FROM t`)).toEqual([[2000, 1_000_000]]);
+    expect(budget.usedBytes).toBeLessThanOrEqual(budget.maxBytes);
+
+    // Another writer changes one row: the reader's SQLite drops its own cache and reads every page again
+    // through the VFS, which still holds all but the changed ones.
+    const writer = await conn('hot');
+    await writer.all(`UPDATE t SET v = 'changed' WHERE id = 100`);
+    expect(await reader.all(`SELECT sum(length(v)) FROM t`)).toEqual([[100_000 - 500 + 7]]);
+    // The changed leaf and the few pages the reader itself had read only once; a plain LRU refetches them all.
+    expect(reader.vfs.stats.pagesFetched - warm).toBeLessThan(pages / 3);
   });
 
   it('the page cache survives transactions and drops only what other writers changed', async () => {

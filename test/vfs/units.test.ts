@@ -75,24 +75,39 @@ describe('PageCache', () => {
   });
 
   it('a scan through it evicts its own pages, most recently read first, and keeps the others', () => {
-    const cache = capped(4);
+    const cache = capped(8); // pages read once after a prefetch go first past 2 (a quarter of the cap)
     const page = (n: number) => new Uint8Array([n]);
-    cache.set(1, page(1)); // a page SQLite asked for
-    for (const p of [10, 11, 12]) cache.setPrefetched(p, page(p));
-    cache.get(10);
-    cache.get(11); // 10 and 11 read once, 12 not yet
-    cache.setPrefetched(13, page(13)); // evicts 11, the page read last
-    expect([1, 10, 11, 12, 13].map((p) => cache.has(p))).toEqual([true, true, false, true, true]);
-    cache.get(12);
-    cache.get(12); // read twice: an ordinary page now
-    cache.get(13);
-    cache.setPrefetched(14, page(14)); // evicts 13
-    cache.setPrefetched(15, page(15)); // evicts 10; 12 (read twice) and 1 stay
-    expect([1, 10, 12, 13, 14, 15].map((p) => cache.has(p))).toEqual([true, false, true, false, true, true]);
-    // No page read once left: least recently used goes, the page just inserted never.
-    cache.set(16, page(16));
-    expect([1, 12, 14, 15, 16].map((p) => cache.has(p))).toEqual([false, true, true, true, true]);
+    cache.set(1, page(1)); // pages SQLite asked for
+    cache.set(2, page(2));
+    for (let p = 10; p < 16; p++) cache.setPrefetched(p, page(p));
+    for (let p = 10; p < 15; p++) cache.get(p); // 10-14 read once, 15 not yet
+    cache.setPrefetched(16, page(16)); // evicts 14, the page read last
+    expect([1, 2, 10, 13, 14, 15, 16].map((p) => cache.has(p))).toEqual([true, true, true, true, false, true, true]);
+    cache.get(15);
+    cache.get(15); // read twice: an ordinary page now
+    cache.get(16);
+    cache.setPrefetched(17, page(17)); // evicts 16
+    cache.setPrefetched(18, page(18)); // evicts 13; 15 (read twice), 1 and 2 stay
+    expect([1, 2, 13, 15, 16, 17, 18].map((p) => cache.has(p))).toEqual([true, true, false, true, false, true, true]);
     expect(cache.get(15)).toEqual(page(15));
+  });
+
+  it('a scan that fits in a quarter of it stays, evicting the least recently used pages', () => {
+    const cache = capped(8);
+    const page = (n: number) => new Uint8Array([n]);
+    for (let p = 1; p <= 8; p++) cache.set(p, page(p));
+    cache.get(1); // 2 is now the least recently used
+    for (const p of [20, 21]) {
+      cache.setPrefetched(p, page(p));
+      cache.get(p);
+    }
+    expect([1, 2, 3, 4, 20, 21].map((p) => cache.has(p))).toEqual([true, false, false, true, true, true]);
+    cache.setPrefetched(22, page(22)); // 3 pages of the scan now, more than a quarter: 21, the page read last, goes
+    cache.get(22);
+    expect([4, 20, 21, 22].map((p) => cache.has(p))).toEqual([true, true, false, true]);
+    cache.get(20); // read twice: an ordinary page now
+    cache.set(24, page(24)); // one page of the scan left: the least recently used goes, the page just inserted never
+    expect([4, 5, 20, 22, 24].map((p) => cache.has(p))).toEqual([false, true, true, true, true]);
   });
 
   it('a page evicted or set again is no longer treated as a prefetched one', () => {
