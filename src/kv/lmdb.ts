@@ -5,11 +5,13 @@
  *
  * - A snapshot is a pinned LMDB read transaction; its version is the last
  *   commit version as recorded in that same snapshot.
- * - A commit is one exclusive LMDB write transaction, which serializes commits
- *   of every process sharing the directory and acts as FoundationDB's
- *   resolver: it checks the read-conflict ranges against the conflict log
- *   (lmdb-conflict-log.ts), assigns the next version, applies the mutations,
- *   logs the write ranges and prunes the log to the 5 s window.
+ * - Commits run in exclusive LMDB write transactions, which serialize commits
+ *   of every process sharing the directory and act as FoundationDB's
+ *   resolver (storage.ts resolveCommit): each checks its read-conflict ranges
+ *   against the conflict log (lmdb-conflict-log.ts), gets the next version,
+ *   applies its mutations, logs its write ranges and prunes the log to the
+ *   5 s window. Commits requested together share one transaction and one sync
+ *   (group commit, see #flush), each in its own child transaction.
  * - A commit resolves once it is on disk (fdatasync under the write lock; see
  *   lmdb-store.ts), so it survives kill -9 and, as far as the OS and disk
  *   honour fdatasync, power loss.

@@ -69,7 +69,7 @@ export interface Storage {
 }
 
 /** Versions per millisecond: FoundationDB advances about 1e6 versions per second. */
-export const VERSIONS_PER_MS = 1000n;
+const VERSIONS_PER_MS = 1000n;
 
 /**
  * What a store exposes to `resolveCommit` while it holds its commit lock: its resolver state and

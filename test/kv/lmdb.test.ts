@@ -361,6 +361,22 @@ describe('LmdbStorage: commits requested together (group commit)', () => {
     }),
   );
 
+  it(
+    'a later commit of a group sees the earlier ones: a range clear removes keys set just before it in the same group',
+    withStorage(async (storage) => {
+      const v0 = (await storage.commit(request(0n, [set('x0', '0')]))).version;
+      const [first, second, third] = await Promise.all([
+        storage.commit(request(v0, [set('x1', '1'), set('x2', '2'), set('y', '1')])),
+        storage.commit(request(v0, [{ type: 'clearRange', begin: b('x'), end: b('y') }])),
+        storage.commit(request(v0, [set('x3', '3')])),
+      ]);
+      expect(first.version < second.version && second.version < third.version).toBe(true);
+      const snap = storage.snapshot();
+      expect(snap.getRange(b('x'), b('z')).map(([k]) => Buffer.from(k).toString())).toEqual(['x3', 'y']);
+      snap.release();
+    }),
+  );
+
   it('commits requested right before close() still commit, and are there after reopening', async () => {
     const dir = freshDir();
     const storage = new LmdbStorage(dir);
