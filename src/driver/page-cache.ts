@@ -6,7 +6,7 @@ export { DEFAULT_PAGE_CACHE_BYTES };
 
 /**
  * Sets the memory the page caches of all connections in this process share, in bytes (default 256 MiB;
- * each cached page costs its size plus about 256 bytes). Pages past a smaller limit are dropped at once.
+ * each cached page counts its size plus 640 bytes, about what it takes in memory). Pages past a smaller limit are dropped at once.
  */
 export function setPageCacheBytes(bytes: number): void {
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {

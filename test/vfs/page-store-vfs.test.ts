@@ -64,7 +64,8 @@ describe('reads and writes', () => {
   });
 
   it("one database's scan through a small shared budget keeps another database's cached pages", async () => {
-    const budget = new PageCacheBudget(100 * (4096 + 256)); // ~100 pages for both connections
+    // ~140 pages for both connections: the hot table (~30 pages) fits in a scan's quarter, the big one (~270) not at all.
+    const budget = new PageCacheBudget(160 * 4096);
     const hot = await conn('hot', { cacheBudget: budget });
     await hot.all(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); ${FILL.replace('i < 2000', 'i < 200')}`);
     const big = await conn('big', { cacheBudget: budget });
