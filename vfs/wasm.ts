@@ -90,6 +90,11 @@ export function releaseSqliteModule(m: SqliteModule, vfsName: string): void {
   if (idle.length >= MAX_IDLE_MODULES || m.module.HEAPU8.length > MAX_IDLE_HEAP_BYTES) return;
   const vfs: number = m.module.ccall('sqlite3_vfs_find', 'number', ['string'], [vfsName]);
   if (vfs !== 0) m.module._sqlite3_vfs_unregister(vfs);
+  // Settings SQLite keeps per process, not per connection (PRAGMA hard_heap_limit / soft_heap_limit):
+  // back to a fresh module's (no limit), or one database's limit would bind the next. 64-bit arguments
+  // are passed as two 32-bit halves; the hard limit first, since the soft one may not exceed it.
+  m.module._sqlite3_hard_heap_limit64(0, 0);
+  m.module._sqlite3_soft_heap_limit64(0, 0);
   idle.push(m);
 }
 

@@ -34,6 +34,22 @@ describe('SQLite module reuse', () => {
     await a.close();
   });
 
+  it('a reused module carries no process-wide SQLite setting over: heap limits one database set are not the next one’s', async () => {
+    const url = store();
+    const a = await open('a', { store: url });
+    await a.exec('PRAGMA hard_heap_limit=5000000');
+    await a.exec('PRAGMA soft_heap_limit=4000000');
+    await a.close();
+    const { reused } = sqliteModuleStats;
+    const b = await open('b', { store: url });
+    await b.exec('CREATE TABLE t(x)');
+    expect(sqliteModuleStats.reused).toBe(reused + 1);
+    // A fresh module's defaults: no limit.
+    expect(await b.query('PRAGMA hard_heap_limit')).toEqual([{ hard_heap_limit: 0 }]);
+    expect(await b.query('PRAGMA soft_heap_limit')).toEqual([{ soft_heap_limit: 0 }]);
+    await b.close();
+  });
+
   it('past the connection cap, evicted connections’ modules serve other databases without mixing them up', async () => {
     const url = store();
     const names = ['p', 'q', 'r', 's', 't'];
