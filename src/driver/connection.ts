@@ -50,6 +50,14 @@ export interface StatementResult {
 
 const STATEMENT_CACHE = 64;
 
+/** What a statement's run remembers from before its first step. */
+interface RunStart {
+  autocommit: boolean;
+  totalBefore: number;
+  /** Retries so far (of an autocommit statement that lost a conflict). */
+  attempt: number;
+}
+
 /** A prepared statement kept for its SQL, with its column names once read. */
 interface CachedStatement {
   readonly stmt: number;
@@ -71,6 +79,8 @@ export class Connection {
   readonly #statements = new Map<string, CachedStatement>();
   /** The SQL last in #statements' order. */
   #lastSql: string | undefined;
+  /** Calls queued or running on the module (#serial, #now): while 0, #now may start at once. */
+  #busy = 0;
   #closed = false;
 
   private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, sqlite: SqliteModule, db: number, options: ConnectionOptions) {
@@ -120,18 +130,16 @@ export class Connection {
     return this.#serial(async () => !this.#api.autocommit(this.#db));
   }
 
-  /** Runs exactly one statement with `params`; all result rows as arrays in column order. */
-  execute(sql: string, params: Params | undefined, options: { bigint: boolean }): Promise<StatementResult> {
-    return this.#serial(async () => {
-      const cached = this.#cached(sql) ?? (await this.#prepareOne(sql));
-      const { stmt } = cached;
-      try {
-        bindParams(this.#api, stmt, params);
-        return await this.#run(stmt, options.bigint, cached);
-      } finally {
-        await this.#api.reset(stmt);
-        this.#api.clearBindings(stmt);
-      }
+  /**
+   * Runs exactly one statement with `params`; all result rows as arrays in column order. The result
+   * itself (no promise) when nothing else was running on the connection, the statement was cached and
+   * SQLite never suspended: a write transaction's statements mostly are.
+   */
+  execute(sql: string, params: Params | undefined, options: { bigint: boolean }): StatementResult | Promise<StatementResult> {
+    return this.#now(() => {
+      const cached = this.#cached(sql);
+      if (cached === undefined) return this.#prepareOne(sql).then((prepared) => this.#runBound(prepared, params, options.bigint));
+      return this.#runBound(cached, params, options.bigint);
     });
   }
 
@@ -174,43 +182,138 @@ export class Connection {
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
+    this.#busy++;
     return this.#serializer.run(async () => {
-      if (this.#closed) throw new ClosedError(`the connection to ${JSON.stringify(this.ref.name)} is closed`);
-      this.vfs.takeError(); // an error SQLite absorbed earlier is not this call's
-      return work();
+      try {
+        if (this.#closed) throw new ClosedError(`the connection to ${JSON.stringify(this.ref.name)} is closed`);
+        this.vfs.takeError(); // an error SQLite absorbed earlier is not this call's
+        return await work();
+      } finally {
+        this.#busy--;
+      }
     });
   }
 
   /**
-   * Steps a bound statement to the end. An autocommit statement that loses a write
-   * conflict rolled back as a whole: it is run again, up to the retry limit.
+   * Like #serial, but starts `work` at once when nothing is queued or running on the module (no promise
+   * in between); once `work` returns a promise, later calls queue behind it.
    */
-  async #run(stmt: number, bigint: boolean, cached?: CachedStatement): Promise<StatementResult> {
-    const api = this.#api;
-    for (let attempt = 0; ; attempt++) {
-      const autocommit = api.autocommit(this.#db);
-      const totalBefore = api.totalChanges(this.#db);
-      let rc = await api.step(stmt);
-      // After the first step: a statement SQLite re-prepared for a schema change has its new columns by now.
-      const columns = cached !== undefined ? this.#columnsOf(cached) : columnNames(api, stmt);
-      const rows: SqlValue[][] = [];
-      for (; rc === SQLITE_ROW; rc = await api.step(stmt)) rows.push(readRow(api, stmt, columns.length, bigint));
-      if (rc === SQLITE_DONE) {
-        const changed = api.totalChanges(this.#db) !== totalBefore;
-        return { columns, rows, changes: changed ? api.changes(this.#db) : 0, lastInsertRowid: api.lastInsertRowid(this.#db) };
-      }
-      const error = this.#error(rc);
-      await api.reset(stmt);
-      if (error instanceof ConflictError) {
-        if (autocommit && attempt < this.#retry.limit) {
-          await sleep(this.#retry.delay(attempt + 1));
-          continue;
-        }
-        // A transaction that lost a conflict can never commit: end it rather than leave it open.
-        if (!api.autocommit(this.#db)) await this.#rollback();
-      }
-      throw error;
+  #now<T>(work: () => T | Promise<T>): T | Promise<T> {
+    if (this.#busy > 0 || this.#closed) return this.#serial(async () => work());
+    this.vfs.takeError(); // an error SQLite absorbed earlier is not this call's
+    let result: T | Promise<T>;
+    try {
+      result = work();
+    } catch (error) {
+      return Promise.reject(error);
     }
+    if (result instanceof Promise) {
+      this.#busy++;
+      const done = (): void => void this.#busy--;
+      void this.#serializer.run(() => result.then(done, done));
+    }
+    return result;
+  }
+
+  /** Binds, runs and resets a cached statement (reset and bindings cleared however it ends). */
+  #runBound(cached: CachedStatement, params: Params | undefined, bigint: boolean): StatementResult | Promise<StatementResult> {
+    const { stmt } = cached;
+    let result: StatementResult | Promise<StatementResult>;
+    try {
+      bindParams(this.#api, stmt, params);
+      result = this.#run(stmt, bigint, cached);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    if (result instanceof Promise) return this.#resetAfter(stmt, result);
+    const reset = this.#api.reset(stmt);
+    if (typeof reset !== 'number') return this.#resetAfter(stmt, Promise.resolve(result), reset);
+    this.#api.clearBindings(stmt);
+    return result;
+  }
+
+  async #resetAfter<T>(stmt: number, result: Promise<T>, reset?: Promise<number>): Promise<T> {
+    try {
+      return await result;
+    } finally {
+      await (reset ?? this.#api.reset(stmt));
+      this.#api.clearBindings(stmt);
+    }
+  }
+
+  /**
+   * Steps a bound statement to the end, without a promise while SQLite does not suspend. An autocommit
+   * statement that loses a write conflict rolled back as a whole: it is run again, up to the retry limit.
+   */
+  #run(stmt: number, bigint: boolean, cached?: CachedStatement, attempt = 0): StatementResult | Promise<StatementResult> {
+    const api = this.#api;
+    const start: RunStart = { autocommit: api.autocommit(this.#db), totalBefore: api.totalChanges(this.#db), attempt };
+    const rc = api.step(stmt);
+    if (typeof rc !== 'number') return rc.then((first) => this.#rows(stmt, bigint, cached, start, first));
+    return this.#rows(stmt, bigint, cached, start, rc);
+  }
+
+  /** After the first step: reads the rows, stepping on synchronously until SQLite suspends. */
+  #rows(stmt: number, bigint: boolean, cached: CachedStatement | undefined, start: RunStart, first: number): StatementResult | Promise<StatementResult> {
+    const api = this.#api;
+    // After the first step: a statement SQLite re-prepared for a schema change has its new columns by now.
+    const columns = cached !== undefined ? this.#columnsOf(cached) : columnNames(api, stmt);
+    const rows: SqlValue[][] = [];
+    let rc = first;
+    while (rc === SQLITE_ROW) {
+      rows.push(readRow(api, stmt, columns.length, bigint));
+      const next = api.step(stmt);
+      if (typeof next !== 'number') return this.#rowsAsync(stmt, bigint, cached, start, next, columns, rows);
+      rc = next;
+    }
+    return this.#ended(stmt, bigint, cached, start, rc, columns, rows);
+  }
+
+  async #rowsAsync(
+    stmt: number,
+    bigint: boolean,
+    cached: CachedStatement | undefined,
+    start: RunStart,
+    pending: Promise<number>,
+    columns: string[],
+    rows: SqlValue[][],
+  ): Promise<StatementResult> {
+    const api = this.#api;
+    let rc = await pending;
+    for (; rc === SQLITE_ROW; rc = await api.step(stmt)) rows.push(readRow(api, stmt, columns.length, bigint));
+    return this.#ended(stmt, bigint, cached, start, rc, columns, rows);
+  }
+
+  #ended(
+    stmt: number,
+    bigint: boolean,
+    cached: CachedStatement | undefined,
+    start: RunStart,
+    rc: number,
+    columns: string[],
+    rows: SqlValue[][],
+  ): StatementResult | Promise<StatementResult> {
+    const api = this.#api;
+    if (rc === SQLITE_DONE) {
+      const changed = api.totalChanges(this.#db) !== start.totalBefore;
+      return { columns, rows, changes: changed ? api.changes(this.#db) : 0, lastInsertRowid: api.lastInsertRowid(this.#db) };
+    }
+    return this.#failed(stmt, bigint, cached, start, rc);
+  }
+
+  async #failed(stmt: number, bigint: boolean, cached: CachedStatement | undefined, start: RunStart, rc: number): Promise<StatementResult> {
+    const api = this.#api;
+    const error = this.#error(rc);
+    await api.reset(stmt);
+    if (error instanceof ConflictError) {
+      if (start.autocommit && start.attempt < this.#retry.limit) {
+        await sleep(this.#retry.delay(start.attempt + 1));
+        return this.#run(stmt, bigint, cached, start.attempt + 1);
+      }
+      // A transaction that lost a conflict can never commit: end it rather than leave it open.
+      if (!api.autocommit(this.#db)) await this.#rollback();
+    }
+    throw error;
   }
 
   /** The column names of a cached statement (a copy: callers may keep or change it), read once per preparation. */

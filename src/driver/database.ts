@@ -83,7 +83,8 @@ export interface DatabaseSettings {
 
 /** query/get/run/exec/execute/prepare over some connection: a Database's own, or a transaction's. */
 export abstract class Queryable {
-  protected abstract use<T>(work: (conn: Connection) => Promise<T>): Promise<T>;
+  /** Runs `work` on the connection; inside a transaction without a promise of its own (`work`'s result as it is). */
+  protected abstract use<T>(work: (conn: Connection) => T | Promise<T>): T | Promise<T>;
   protected abstract readonly bigintDefault: boolean;
 
   /** Runs every statement in `sql` (no parameters). */
@@ -126,11 +127,11 @@ export abstract class Queryable {
   }
 
   /** The column names of one statement (empty for a statement that returns no rows). */
-  columns(sql: string): Promise<string[]> {
+  async columns(sql: string): Promise<string[]> {
     return this.use((conn) => conn.columns(sql));
   }
 
-  #execute(sql: string, params: Params | undefined, options: QueryOptions | undefined): Promise<StatementResult> {
+  #execute(sql: string, params: Params | undefined, options: QueryOptions | undefined): StatementResult | Promise<StatementResult> {
     if (options?.rowMode !== undefined && options.rowMode !== 'object' && options.rowMode !== 'array') {
       throw new ArgumentError(`rowMode must be 'object' or 'array', got ${JSON.stringify(options.rowMode)}`);
     }
@@ -191,7 +192,7 @@ export class Transaction extends Queryable {
     this.bigintDefault = bigint;
   }
 
-  protected use<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+  protected use<T>(work: (conn: Connection) => T | Promise<T>): T | Promise<T> {
     if (this.#state.done) return Promise.reject(new ClosedError('this transaction has ended: run its statements inside the transaction callback'));
     return work(this.#state.conn);
   }
@@ -436,7 +437,7 @@ export class Database extends Queryable implements PoolMember {
     return true;
   }
 
-  protected use<T>(work: (conn: Connection) => Promise<T>): Promise<T> {
+  protected use<T>(work: (conn: Connection) => T | Promise<T>): T | Promise<T> {
     const transaction = this.#transaction.getStore();
     if (transaction !== undefined && !transaction.done) return work(transaction.conn);
     return this.#lock.run(async () => {
@@ -559,8 +560,11 @@ function rowsOf(result: StatementResult, options: QueryOptions | undefined): Row
   return result.rows.map((values) => toObject(result.columns, values));
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
 function rowid(value: bigint, bigint: boolean): number | bigint {
-  if (bigint || value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) return value;
+  if (bigint || value > MAX_SAFE || value < MIN_SAFE) return value;
   return Number(value);
 }
 

@@ -25,6 +25,8 @@ const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
 type AsyncCall = (...args: (number | string | null)[]) => Promise<number>;
+/** A call that returns its code at once when SQLite did not suspend, else a Promise of it. */
+type MaybeAsyncCall = (arg: number) => number | Promise<number>;
 
 /** A prepared statement: its handle and how many bytes of the SQL it consumed. */
 export interface Prepared {
@@ -39,8 +41,8 @@ export class SqliteApi {
   readonly #open: AsyncCall;
   readonly #close: AsyncCall;
   readonly #prepare: AsyncCall;
-  readonly #step: AsyncCall;
-  readonly #reset: AsyncCall;
+  readonly #step: MaybeAsyncCall;
+  readonly #reset: MaybeAsyncCall;
   readonly #finalize: AsyncCall;
 
   constructor(module: EmscriptenModule) {
@@ -50,8 +52,14 @@ export class SqliteApi {
     this.#open = wrap('sqlite3_open_v2', ['string', 'number', 'number', 'string']);
     this.#close = wrap('sqlite3_close_v2', ['number']);
     this.#prepare = wrap('sqlite3_prepare_v3', ['number', 'number', 'number', 'number', 'number', 'number']);
-    this.#step = wrap('sqlite3_step', ['number']);
-    this.#reset = wrap('sqlite3_reset', ['number']);
+    // Emscripten's ccall returns a Promise whenever the wasm stack unwound (a VFS call suspended), whatever
+    // `async` says; `async: false` only drops the Promise.resolve() around a result that is ready. Most steps
+    // in a write transaction never suspend (xWrite buffers, cached reads answer at once), so they cost no
+    // promise (a promise each costs a microtask and, while a transaction's AsyncLocalStorage is on, hooks).
+    const maybeAsync = (name: string): MaybeAsyncCall =>
+      module.cwrap(name, 'number', ['number'], { async: false }) as unknown as MaybeAsyncCall;
+    this.#step = maybeAsync('sqlite3_step');
+    this.#reset = maybeAsync('sqlite3_reset');
     this.#finalize = wrap('sqlite3_finalize', ['number']);
   }
 
@@ -101,11 +109,13 @@ export class SqliteApi {
     }
   }
 
-  step(stmt: number): Promise<number> {
+  /** SQLite's code: a number when the step did not suspend, else a Promise of it. */
+  step(stmt: number): number | Promise<number> {
     return this.#step(stmt);
   }
 
-  reset(stmt: number): Promise<number> {
+  /** Like step(): a number unless resetting suspended (it may end a read transaction). */
+  reset(stmt: number): number | Promise<number> {
     return this.#reset(stmt);
   }
 

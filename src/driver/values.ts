@@ -36,7 +36,11 @@ export function bindParams(api: SqliteApi, stmt: number, params: Params | undefi
     if (params.length !== count) {
       throw new ArgumentError(`the statement has ${count} parameter(s); ${params.length} value(s) were given`);
     }
-    params.forEach((value, i) => bindValue(api, stmt, i + 1, value, `parameter ${i + 1}`));
+    for (let i = 0; i < count; i++) {
+      const value = params[i];
+      if (value === undefined && !(i in params)) continue; // a hole in a sparse array stays unbound (NULL), as forEach left it
+      bindValue(api, stmt, i + 1, value, i + 1);
+    }
     return;
   }
   if (typeof params !== 'object' || params instanceof Uint8Array || params instanceof ArrayBuffer) {
@@ -51,27 +55,28 @@ export function bindParams(api: SqliteApi, stmt: number, params: Params | undefi
     const key = name.slice(1);
     const value = Object.hasOwn(named, key) ? named[key] : Object.hasOwn(named, name) ? named[name] : undefined;
     if (value === undefined) throw new ArgumentError(`no value for parameter ${name} (give it as "${key}", or null for NULL)`);
-    bindValue(api, stmt, i, value, `parameter ${name}`);
+    bindValue(api, stmt, i, value, name);
   }
 }
 
-function bindValue(api: SqliteApi, stmt: number, index: number, value: BindValue | undefined, what: string): void {
+/** `parameter` names the parameter in errors: its position, or its name with the prefix. */
+function bindValue(api: SqliteApi, stmt: number, index: number, value: BindValue | undefined, parameter: number | string): void {
   let rc: number;
   if (value === null) rc = api.bindNull(stmt, index);
   else if (typeof value === 'number') {
     rc = Number.isSafeInteger(value) ? api.bindSafeInteger(stmt, index, value) : api.bindDouble(stmt, index, value);
   } else if (typeof value === 'bigint') {
     if (value > MAX_INT64 || value < MIN_INT64) {
-      throw new ArgumentError(`${what}: ${value} does not fit in a 64-bit signed integer`);
+      throw new ArgumentError(`parameter ${parameter}: ${value} does not fit in a 64-bit signed integer`);
     }
     rc = api.bindInt64(stmt, index, value);
   } else if (typeof value === 'string') rc = api.bindText(stmt, index, value);
   else if (typeof value === 'boolean') rc = api.bindInt64(stmt, index, value ? 1n : 0n);
   else if (value instanceof Uint8Array) rc = api.bindBlob(stmt, index, value);
   else if (value instanceof ArrayBuffer) rc = api.bindBlob(stmt, index, new Uint8Array(value));
-  else if (value === undefined) throw new ArgumentError(`${what} is undefined (use null for NULL)`);
-  else throw new ArgumentError(`${what}: cannot bind ${describe(value)}; accepted: ${ACCEPTED}`);
-  if (rc !== SQLITE_OK) throw new ArgumentError(`${what}: SQLite refused the value (code ${rc})`);
+  else if (value === undefined) throw new ArgumentError(`parameter ${parameter} is undefined (use null for NULL)`);
+  else throw new ArgumentError(`parameter ${parameter}: cannot bind ${describe(value)}; accepted: ${ACCEPTED}`);
+  if (rc !== SQLITE_OK) throw new ArgumentError(`parameter ${parameter}: SQLite refused the value (code ${rc})`);
 }
 
 export function columnNames(api: SqliteApi, stmt: number): string[] {

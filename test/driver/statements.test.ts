@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { open, type Database } from '../../src/index.ts';
+import { DEFAULT_PAGE_CACHE_BYTES, open, setPageCacheBytes, type Database } from '../../src/index.ts';
 import { uniqueName } from './helpers.ts';
 
 const dbs: Database[] = [];
@@ -48,5 +48,66 @@ describe('cached statements', () => {
     expect((await db.run(`SELECT * FROM t`)).changes).toBe(0);
     expect((await db.run(`UPDATE t SET a = a + 1 WHERE a > 1`)).changes).toBe(2);
     expect((await db.run(`DELETE FROM t WHERE a > 100`)).changes).toBe(0);
+  });
+});
+
+describe('statements of one transaction', () => {
+  it('started together, they run one at a time in call order, also while SQLite waits for the store', async () => {
+    const name = uniqueName('order');
+    const setup = await open(name, { store: 'memory:' });
+    dbs.push(setup);
+    await setup.exec(`CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)`);
+    await setup.transaction(async (tx) => {
+      for (let id = 1; id <= 2000; id++) await tx.run(`INSERT INTO t VALUES (?, ?)`, [id, `v${id}`.padEnd(200, '.')]);
+    });
+    // No page cache: the new connection's first reads of each page wait for the store (SQLite suspends),
+    // while its later statements run without waiting: both kinds interleave below.
+    setPageCacheBytes(0);
+    try {
+      const db = await open(name, { store: 'memory:' });
+      dbs.push(db);
+      const results = await db.transaction((tx) =>
+        Promise.all([
+          tx.get(`SELECT count(*) AS n FROM t`),
+          tx.run(`INSERT INTO t VALUES (2001, 'new')`),
+          tx.get(`SELECT count(*) AS n FROM t`),
+          tx.get(`SELECT substr(v, 1, 5) AS v FROM t WHERE id = 1500`),
+          tx.run(`DELETE FROM t WHERE id <= 10`),
+          tx.query(`SELECT id FROM t WHERE id > 1998 ORDER BY id`),
+          db.get(`SELECT count(*) AS n FROM t`),
+        ]),
+      );
+      expect(results).toEqual([
+        { n: 2000 },
+        { changes: 1, lastInsertRowid: 2001 },
+        { n: 2001 },
+        { v: 'v1500' },
+        { changes: 10, lastInsertRowid: 2001 },
+        [{ id: 1999 }, { id: 2000 }, { id: 2001 }],
+        { n: 1991 },
+      ]);
+      expect(await setup.get(`SELECT count(*) AS n FROM t`)).toEqual({ n: 1991 });
+    } finally {
+      setPageCacheBytes(DEFAULT_PAGE_CACHE_BYTES);
+    }
+  });
+
+  it('a statement that fails inside a transaction leaves the statement reusable and the transaction usable', async () => {
+    const db = await fresh();
+    await db.exec(`CREATE TABLE t(id INTEGER PRIMARY KEY, v NOT NULL)`);
+    const insert = db.prepare(`INSERT INTO t VALUES (?, ?)`);
+    await db.transaction(async (tx) => {
+      await tx.run(`INSERT INTO t VALUES (?, ?)`, [1, 'a']);
+      await expect(tx.run(`INSERT INTO t VALUES (?, ?)`, [1, 'dup'])).rejects.toThrow(/UNIQUE/);
+      await expect(tx.run(`INSERT INTO t VALUES (?, ?)`, [2])).rejects.toThrow(/2 parameter\(s\); 1 value/);
+      await expect(tx.run(`INSERT INTO t VALUES (?, ?)`, [2, undefined as never])).rejects.toThrow(/undefined/);
+      await tx.run(`INSERT INTO t VALUES (?, ?)`, [2, 'b']);
+      await insert.run([3, 'c']);
+    });
+    expect(await db.query(`SELECT * FROM t ORDER BY id`)).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+      { id: 3, v: 'c' },
+    ]);
   });
 });
