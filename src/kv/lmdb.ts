@@ -155,10 +155,6 @@ export class LmdbStorage implements Storage {
   #flush(): void {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
-    if (this.#closed) {
-      for (const c of batch) c.reject(this.#closedError());
-      return;
-    }
     if (batch.length === 1 && this.#syncing.size === 0) {
       const c = batch[0]!;
       const attempt = this.#attempt(c.request);
@@ -258,11 +254,7 @@ export class LmdbStorage implements Storage {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw this.#closedError();
-  }
-
-  #closedError(): KvError {
-    return new KvError(ErrorCode.storeClosed, `the lmdb store at ${this.path} was closed; open it again`);
+    if (this.#closed) throw new KvError(ErrorCode.storeClosed, `the lmdb store at ${this.path} was closed; open it again`);
   }
 }
 
