@@ -45,7 +45,8 @@ export interface StatementResult {
   rows: SqlValue[][];
   /** Rows inserted, updated or deleted by this statement (0 for any other statement). */
   changes: number;
-  lastInsertRowid: bigint;
+  /** A number when it is a safe integer, else a bigint. */
+  lastInsertRowid: number | bigint;
 }
 
 const STATEMENT_CACHE = 64;

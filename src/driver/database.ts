@@ -95,29 +95,31 @@ export abstract class Queryable {
   /** All result rows of one statement. */
   query(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row[]>;
   query(sql: string, params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[][]>;
-  async query(sql: string, params?: Params, options?: QueryOptions): Promise<Row[] | SqlValue[][]> {
-    const result = await this.#execute(sql, params, options);
-    return rowsOf(result, options);
+  query(sql: string, params?: Params, options?: QueryOptions): Promise<Row[] | SqlValue[][]> {
+    return this.#statement(sql, params, options, (result) => rowsOf(result, options));
   }
 
   /** The first result row of one statement, or undefined. */
   get(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row | undefined>;
   get(sql: string, params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[] | undefined>;
-  async get(sql: string, params?: Params, options?: QueryOptions): Promise<Row | SqlValue[] | undefined> {
-    const result = await this.#execute(sql, params, options);
-    return rowsOf({ ...result, rows: result.rows.slice(0, 1) }, options)[0];
+  get(sql: string, params?: Params, options?: QueryOptions): Promise<Row | SqlValue[] | undefined> {
+    return this.#statement(sql, params, options, (result) => rowsOf({ ...result, rows: result.rows.slice(0, 1) }, options)[0]);
   }
 
   /** Runs one statement for its effect. */
-  async run(sql: string, params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<RunResult> {
-    const result = await this.#execute(sql, params, options);
-    return { changes: result.changes, lastInsertRowid: rowid(result.lastInsertRowid, options?.bigint ?? this.bigintDefault) };
+  run(sql: string, params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<RunResult> {
+    return this.#statement(sql, params, options, (result) => ({
+      changes: result.changes,
+      lastInsertRowid: rowid(result.lastInsertRowid, options?.bigint ?? this.bigintDefault),
+    }));
   }
 
   /** One statement: column names, rows as arrays, changes and last rowid (like libSQL's execute). */
-  async execute(sql: string, params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<ResultSet> {
-    const result = await this.#execute(sql, params, options);
-    return { ...result, lastInsertRowid: rowid(result.lastInsertRowid, options?.bigint ?? this.bigintDefault) };
+  execute(sql: string, params?: Params, options?: Pick<QueryOptions, 'bigint'>): Promise<ResultSet> {
+    return this.#statement(sql, params, options, (result) => ({
+      ...result,
+      lastInsertRowid: rowid(result.lastInsertRowid, options?.bigint ?? this.bigintDefault),
+    }));
   }
 
   /** A reusable statement (compiled once per connection, on first use). */
@@ -129,6 +131,19 @@ export abstract class Queryable {
   /** The column names of one statement (empty for a statement that returns no rows). */
   async columns(sql: string): Promise<string[]> {
     return this.use((conn) => conn.columns(sql));
+  }
+
+  /**
+   * One statement, its result in the caller's shape. One promise per call: a transaction's statement that
+   * ran without waiting is settled at once (an async method would add a promise of its own per await).
+   */
+  #statement<R>(sql: string, params: Params | undefined, options: QueryOptions | undefined, shape: (result: StatementResult) => R): Promise<R> {
+    try {
+      const result = this.#execute(sql, params, options);
+      return result instanceof Promise ? result.then(shape) : Promise.resolve(shape(result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #execute(sql: string, params: Params | undefined, options: QueryOptions | undefined): StatementResult | Promise<StatementResult> {
@@ -563,7 +578,8 @@ function rowsOf(result: StatementResult, options: QueryOptions | undefined): Row
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 
-function rowid(value: bigint, bigint: boolean): number | bigint {
+function rowid(value: number | bigint, bigint: boolean): number | bigint {
+  if (typeof value === 'number') return bigint ? BigInt(value) : value;
   if (bigint || value > MAX_SAFE || value < MIN_SAFE) return value;
   return Number(value);
 }

@@ -250,8 +250,13 @@ export class SqliteApi {
     return this.module._sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   }
 
-  lastInsertRowid(db: number): bigint {
-    return this.#int64(this.module._sqlite3_last_insert_rowid(db));
+  /** The last rowid inserted: a number when it is a safe integer (no bigint made for the usual case), else a bigint. */
+  lastInsertRowid(db: number): number | bigint {
+    const lo = this.module._sqlite3_last_insert_rowid(db);
+    const hi = this.module.getTempRet0();
+    // |hi| < 2^21 keeps the value within +-(2^53 - 2^32): exact as a number.
+    if (hi > -0x200000 && hi < 0x200000) return hi * 4294967296 + (lo >>> 0);
+    return (BigInt(hi) << 32n) | BigInt(lo >>> 0);
   }
 
   autocommit(db: number): boolean {
