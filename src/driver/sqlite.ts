@@ -235,8 +235,10 @@ export class SqliteApi {
 
   // ---- connection state (synchronous) ----
 
+  /** Rows the last statement changed, as a number (exact below 2^53; no bigint per statement). */
   changes(db: number): number {
-    return Number(this.#int64(this.module._sqlite3_changes64(db)));
+    const lo = this.module._sqlite3_changes64(db);
+    return this.module.getTempRet0() * 4294967296 + (lo >>> 0);
   }
 
   /** Rows changed since the connection opened, as a number (exact below 2^53): compared around each statement. */
@@ -269,12 +271,6 @@ export class SqliteApi {
 
   extendedErrcode(db: number): number {
     return this.module._sqlite3_extended_errcode(db);
-  }
-
-  /** An i64 result: the low half was returned, the high half is in tempRet0. */
-  #int64(lo: number): bigint {
-    const hi = this.module.getTempRet0();
-    return (BigInt(hi) << 32n) | BigInt(lo >>> 0);
   }
 }
 
