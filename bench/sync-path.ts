@@ -8,7 +8,6 @@
  *
  * Usage: npx tsx bench/sync-path.ts [--reps 3] [--rows 100000] [--cache-kib 65536] [--setups store-async,memory-async]
  */
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +15,11 @@ import { Command } from 'commander';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import { MemoryVFS } from '@journeyapps/wa-sqlite/src/examples/MemoryVFS.js';
 import * as VFS from '@journeyapps/wa-sqlite/src/VFS.js';
-import { concatBytes, u64be } from '../src/kv/bytes.ts';
+import { bytesEqual, concatBytes, u64be } from '../src/kv/bytes.ts';
 import { LmdbStorage } from '../src/kv/lmdb.ts';
 import type { StorageSnapshot } from '../src/kv/storage.ts';
 import { openDatabase, openKv } from '../src/engine/index.ts';
+import { hashPage } from '../src/engine/content.ts';
 import { contentKey, pageRangeAt } from '../src/engine/keys.ts';
 import { machineHeader, machineInfo } from './lib/machine.ts';
 import { makeRng, randInt } from './lib/rng.ts';
@@ -133,7 +133,7 @@ class StorePagesVfs extends MemoryFilesVfs {
     if (entry === undefined) return undefined;
     const value = snapshot.get(contentKey(this.db.prefix, entry[1]));
     const bytes = value?.subarray(1);
-    if (bytes === undefined || !createHash('sha256').update(bytes).digest().equals(entry[1])) {
+    if (bytes === undefined || !bytesEqual(hashPage(bytes), entry[1])) {
       throw new Error(`page ${page}: content missing or corrupt`);
     }
     return bytes;

@@ -191,7 +191,7 @@ export class PageStoreVfs extends FacadeVFS {
       if (file === undefined) return VFS.SQLITE_IOERR_FSTAT;
       const size = file.kind === 'memory' ? file.file.size : this.#fileSize(file);
       // An sqlite3_int64, little-endian: the low 32 bits, then the high (the glue exports only HEAP32 of the 32-bit views).
-      const heap32 = (this._module as EmscriptenModule).HEAP32 as Int32Array;
+      const heap32 = this.#heap32();
       heap32[pSize >>> 2] = size | 0;
       heap32[(pSize >>> 2) + 1] = Math.floor(size / 0x1_0000_0000);
       return VFS.SQLITE_OK;
@@ -202,26 +202,23 @@ export class PageStoreVfs extends FacadeVFS {
 
   /** Nothing but the store holds state: there is never a journal to recover (or a WAL file to open). */
   xAccess(_pVfs: number, _zName: number, _flags: number, pResOut: number): number {
-    ((this._module as EmscriptenModule).HEAP32 as Int32Array)[pResOut >>> 2] = 0;
+    this.#heap32()[pResOut >>> 2] = 0;
     return VFS.SQLITE_OK;
   }
 
   /** Writers never block each other here; the commit's conflict check decides. */
   xCheckReservedLock(_pFile: number, pResOut: number): number {
-    ((this._module as EmscriptenModule).HEAP32 as Int32Array)[pResOut >>> 2] = 0;
+    this.#heap32()[pResOut >>> 2] = 0;
     return VFS.SQLITE_OK;
-  }
-
-  xLock(pFile: number, lockType: number): Answer<number> {
-    return this.jLock(pFile, lockType);
-  }
-
-  xUnlock(pFile: number, lockType: number): number {
-    return this.jUnlock(pFile, lockType);
   }
 
   #heap(): Uint8Array {
     return (this._module as EmscriptenModule).HEAPU8 as Uint8Array;
+  }
+
+  /** The heap as 32-bit words (the glue exports no 64-bit view). */
+  #heap32(): Int32Array {
+    return (this._module as EmscriptenModule).HEAP32 as Int32Array;
   }
 
   /**

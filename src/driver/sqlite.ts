@@ -237,14 +237,12 @@ export class SqliteApi {
 
   /** Rows the last statement changed, as a number (exact below 2^53; no bigint per statement). */
   changes(db: number): number {
-    const lo = this.module._sqlite3_changes64(db);
-    return this.module.getTempRet0() * 4294967296 + (lo >>> 0);
+    return this.#int64AsNumber(this.module._sqlite3_changes64(db));
   }
 
   /** Rows changed since the connection opened, as a number (exact below 2^53): compared around each statement. */
   totalChanges(db: number): number {
-    const lo = this.module._sqlite3_total_changes64(db);
-    return this.module.getTempRet0() * 4294967296 + (lo >>> 0);
+    return this.#int64AsNumber(this.module._sqlite3_total_changes64(db));
   }
 
   /** How often SQLite re-prepared `stmt` (after a schema change): its columns may have changed each time. */
@@ -271,6 +269,11 @@ export class SqliteApi {
 
   extendedErrcode(db: number): number {
     return this.module._sqlite3_extended_errcode(db);
+  }
+
+  /** An i64 result as a number: the low half was returned, the high half is in tempRet0. */
+  #int64AsNumber(lo: number): number {
+    return this.module.getTempRet0() * 4294967296 + (lo >>> 0);
   }
 }
 
