@@ -254,8 +254,9 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
       checkSnapshot(tx, tx, lastWriteReader, plan),
       checkConflicts(tx, lastWriteReader, plan),
     ]).catch(async (err: unknown) => {
-      // A retry after a maybe-committed attempt sees its own commit as a conflict: report that commit.
-      if (!(err instanceof ConflictError)) throw err;
+      // A retry after a maybe-committed attempt that landed sees its own commit as a conflict, or as too old
+      // once GC moved the watermark up to it: report that commit.
+      if (!(err instanceof ConflictError || err instanceof VersionTooOldError)) throw err;
       const stored = await reader.get(idempotencyKey(ns, plan.idempotencyKey));
       if (stored !== undefined) return [stored, undefined, []] as const;
       throw err;

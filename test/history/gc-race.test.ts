@@ -38,6 +38,26 @@ const pagesOf = (from: number, to: number, seed: number) =>
 
 for (const backend of backends) {
   describe(`GC racing commits and readers (${backend.name})`, () => {
+    it('a commit that landed but was reported unknown, with GC past its snapshot before the retry: the landed version, not VersionTooOld', async () => {
+      const store = await backend.open();
+      try {
+        const db = await createDatabase(store.kv, 'landed', { retentionMs: 0 });
+        const v0 = await commitPages(db, { snapshot: await head(db), pages: pagesOf(1, 2, 1) });
+        // The commit lands and reports 1021; GC then moves the watermark to it, above the commit's snapshot v0.
+        const scripted = scriptedKv(store.kv, (n) =>
+          n === 1
+            ? { fault: 'unknownCommitted', between: async () => void (await collectGarbage(db, { contentGraceMs: 0 })) }
+            : undefined,
+        );
+        const v1 = await commitPages({ ...db, kv: scripted }, { snapshot: v0, pages: pagesOf(1, 2, 50) });
+        expect(v1).toBe(await head(db));
+        expect(v1 > v0).toBe(true);
+        expect(await readPages(db, [1, 2], v1)).toEqual([pageOf(P, 50), pageOf(P, 51)]);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('GC between the phases of a two-phase commit: content deleted, token revoked, the commit starts over', async () => {
       const store = await backend.open();
       try {
@@ -107,6 +127,10 @@ for (const backend of backends) {
         const outcomes = { committed: 0, interrupted: 0, tooOld: 0, reads: 0, readsTooOld: 0, gcs: 0 };
         let seed = 10_000;
         let running = true;
+        // Commits in flight. One can land below a version already in `commits` and still be settling (a
+        // maybe-committed attempt backs off before it learns it landed): a reader waits for the commits in
+        // flight when it read before it compares, so the model then holds every commit at or below its version.
+        const inFlight = new Set<Promise<Version>>();
         // The loops below yield to timers each round: on the memory store every kv call is a microtask,
         // and a loop that never yields would starve the writers' retry backoff.
         const yieldToTimers = () => new Promise((r) => setImmediate(r));
@@ -120,7 +144,9 @@ for (const backend of backends) {
             const writes = big ? pagesOf(1, BIG, seed) : pagesOf(from, Math.min(MAX_PAGE, from + 2), seed);
             for (;;) {
               try {
-                const version = await commitPages(db, { snapshot: await head(db), pages: writes });
+                const attempt = commitPages(db, { snapshot: await head(db), pages: writes });
+                inFlight.add(attempt);
+                const version = await attempt.finally(() => inFlight.delete(attempt));
                 commits.push({ version, writes });
                 outcomes.committed++;
                 break;
@@ -142,9 +168,11 @@ for (const backend of backends) {
             // Mostly one of the newest commits (GC keeps moving the watermark up to the head).
             const back = Math.floor(Math.random() * Math.min(commits.length, Math.random() < 0.8 ? 3 : commits.length));
             const { version } = commits[commits.length - 1 - back]!;
-            const expected = stateAt(version);
+            const settling = [...inFlight];
             try {
               const got = await readPages(db, sample, version);
+              await Promise.allSettled(settling);
+              const expected = stateAt(version);
               expect(got).toEqual(sample.map((p) => expected.get(p)));
               outcomes.reads++;
             } catch (err) {
