@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteDatabase, open } from '../../src/index.ts';
-import { DatabaseNotFoundError, openDatabase } from '../../src/engine/index.ts';
+import { DatabaseNotFoundError, INLINE_CONTENT_BYTES, openDatabase } from '../../src/engine/index.ts';
 import { DEFAULT_ROOT, databasesPrefix, nameKey, namespaceRange, type Range } from '../../src/engine/keys.ts';
 import { compareBytes, toHex } from '../../src/kv/bytes.ts';
 import { openKv, withFaults } from '../../src/kv/index.ts';
@@ -67,7 +67,7 @@ async function exercise(kv: Kv, name: string): Promise<{ names: string[]; namesp
   try {
     await db.transaction(async (tx) => {
       for (let i = 0; i < 20; i++) await tx.run(`INSERT INTO t(v) VALUES (randomblob(300))`);
-      await tx.run(`INSERT INTO t(v) VALUES (zeroblob(300000))`); // large: a two-phase commit
+      await tx.run(`INSERT INTO t(v) VALUES (zeroblob(?))`, [INLINE_CONTENT_BYTES + 44_000]); // large: a two-phase commit
     });
     await db.run(`UPDATE t SET v = randomblob(100) WHERE id % 3 = 0`);
     await db.run(`DELETE FROM t WHERE id % 5 = 0`);
