@@ -6,6 +6,7 @@
  * torn commit (some pages of a transaction without the others) cannot go unnoticed.
  */
 import type { Database } from '../../../src/index.ts';
+import { INLINE_CONTENT_BYTES } from '../../../src/engine/index.ts';
 import { between } from '../helpers.ts';
 
 const LEDGER_SCHEMA = `
@@ -40,13 +41,13 @@ export async function setupLedger(db: Database): Promise<void> {
 
 /**
  * Payload sizes: mostly within a page, some spilling to overflow pages, and a few above the
- * engine's 256 KiB inline limit so that their commits take the two-phase path.
+ * engine's inline limit so that their commits take the two-phase path.
  */
 function payloadLength(random: () => number): number {
   const r = random();
   if (r < 0.85) return between(random, 16, 3000);
   if (r < 0.97) return between(random, 5000, 40_000);
-  return between(random, 270_000, 400_000);
+  return between(random, INLINE_CONTENT_BYTES + 16_000, INLINE_CONTENT_BYTES + 146_000);
 }
 
 /** One ledger transaction; returns what it committed. */
