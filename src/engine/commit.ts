@@ -56,8 +56,13 @@ export interface CommitRequest {
 
 /** Above this many pages read, the conflict check is database-level (as mvSQLite does). */
 export const PAGE_CONFLICT_CHECK_LIMIT = 2000;
-/** Contents up to this size are written by the publishing transaction itself; above, the commit is two-phase. */
-export const INLINE_CONTENT_BYTES = 256 * 1024;
+/**
+ * Contents up to this size are written by the publishing transaction itself (one kv commit, one sync); above,
+ * the commit is two-phase. At the limit the publishing transaction, with a full page-level read set, is
+ * ~0.93 MB as FoundationDB counts it: under its recommended 1 MB (10 MB hard limit). It covers a 100-row
+ * update (~400 KiB); a larger limit would mostly hold the lmdb writer longer.
+ */
+export const INLINE_CONTENT_BYTES = 768 * 1024;
 /**
  * The publishing transaction holds ~130 bytes per page (index key, hash, write-conflict range): 60,000
  * pages stay under 8 MB of FoundationDB's 10 MB.
