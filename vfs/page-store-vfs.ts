@@ -241,6 +241,41 @@ export class PageStoreVfs extends FacadeVFS {
     return this.#lastVersions.get(name);
   }
 
+  /**
+   * Whether every snapshot open now (a main file locked at SHARED or above) still reads what a new
+   * snapshot would: it is pinned, or it is the head found by a check at the store version the store is
+   * still at (no commit to any database since). False once a transaction may write, and whenever the
+   * store cannot tell its version synchronously. The driver keeps a read transaction open across
+   * statements only while this holds (connection.ts).
+   */
+  snapshotsCurrent(): boolean {
+    try {
+      for (const file of this.#files.values()) {
+        if (file.kind !== 'main' || file.snapshot === undefined) continue;
+        if (file.lock >= VFS.SQLITE_LOCK_RESERVED) return false;
+        if (this.options.pinned !== undefined) continue;
+        if (file.snapshot !== file.cache.version || file.headReadVersion === undefined) return false;
+        if (storeVersionSync(file.ref) !== file.headReadVersion) return false;
+      }
+      return true;
+    } catch {
+      return false; // a closed store: the next snapshot reports it
+    }
+  }
+
+  /** Whether snapshotsCurrent() can answer true: pinned, or every open database's store tells its version synchronously. */
+  canTellSnapshotsCurrent(): boolean {
+    if (this.options.pinned !== undefined) return true;
+    try {
+      for (const file of this.#files.values()) {
+        if (file.kind === 'main' && storeVersionSync(file.ref) === undefined) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   #noteVersion(name: string, version: Version): void {
     const seen = this.#lastVersions.get(name);
     if (seen === undefined || version > seen) this.#lastVersions.set(name, version);

@@ -2,6 +2,13 @@
  * One SQLite connection: its own wa-sqlite module (one async call at a time),
  * its page-store VFS, its prepared-statement cache. Every method holds the
  * module's serializer for its whole run.
+ *
+ * The held read transaction: outside a user's transaction, consecutive plain queries (SELECT, VALUES,
+ * WITH ... SELECT) share one SQLite read transaction that the connection opens itself, for as long as
+ * the VFS reports every snapshot it holds current (no commit anywhere in the store since, or a pinned
+ * connection). A fresh autocommit statement would read exactly the same version, so results are the
+ * same; SQLite skips its per-statement lock, hot-journal, change-counter and size calls into the VFS.
+ * Every other call ends it first, and so does the event loop moving on: users see autocommit.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as SQLite from '@journeyapps/wa-sqlite';
@@ -19,6 +26,7 @@ import {
   type Version,
 } from '../../vfs/index.ts';
 import { ArgumentError, ClosedError, SqliteError } from './errors.ts';
+import { startsAsQuery } from './sql-text.ts';
 import { SQLITE_DONE, SQLITE_OK, SQLITE_ROW, SqliteApi, encodeSql } from './sqlite.ts';
 import { bindParams, columnNames, readRow, type Params, type SqlValue } from './values.ts';
 
@@ -62,6 +70,8 @@ interface RunStart {
 /** A prepared statement kept for its SQL, with its column names once read. */
 interface CachedStatement {
   readonly stmt: number;
+  /** A plain read-only query: it may run in the held read transaction. */
+  readonly query: boolean;
   /** Column names, valid while SQLite has not re-prepared the statement (after a schema change) since. */
   columns: string[] | undefined;
   reprepares: number;
@@ -83,6 +93,12 @@ export class Connection {
   /** Calls queued or running on the module (#serial, #now): while 0, #now may start at once. */
   #busy = 0;
   #closed = false;
+  /** The held read transaction is open (SQLite is in a transaction no user began). */
+  #held = false;
+  /** BEGIN and COMMIT of the held read transaction, prepared on its first use. */
+  #holdStatements: { begin: number; commit: number } | undefined;
+  /** An end of the held read transaction is scheduled for the next event-loop turn. */
+  #endScheduled = false;
 
   private constructor(ref: DatabaseRef, vfs: PageStoreVfs, api: SqliteApi, sqlite: SqliteModule, db: number, options: ConnectionOptions) {
     this.ref = ref;
@@ -121,14 +137,17 @@ export class Connection {
     return this.#closed;
   }
 
-  /** No transaction open. Reads the module directly: call only while nothing else runs on it. */
+  /**
+   * No transaction open (the held read transaction is none: every other call ends it first). Reads the
+   * module directly: call only while nothing else runs on it.
+   */
   get autocommit(): boolean {
-    return this.#api.autocommit(this.#db);
+    return this.#held || this.#api.autocommit(this.#db);
   }
 
   /** Whether a transaction is open, in turn with other calls on this connection. */
   inTransaction(): Promise<boolean> {
-    return this.#serial(async () => !this.#api.autocommit(this.#db));
+    return this.#serial(async () => !this.autocommit);
   }
 
   /**
@@ -139,19 +158,20 @@ export class Connection {
   execute(sql: string, params: Params | undefined, options: { bigint: boolean }): StatementResult | Promise<StatementResult> {
     return this.#now(() => {
       const cached = this.#cached(sql);
-      if (cached === undefined) return this.#prepareOne(sql).then((prepared) => this.#runBound(prepared, params, options.bigint));
-      return this.#runBound(cached, params, options.bigint);
+      if (cached === undefined) return this.#prepareCurrent(sql).then((prepared) => this.#statement(prepared, params, options.bigint));
+      return this.#statement(cached, params, options.bigint);
     });
   }
 
   /** The column names of a statement (empty for one that returns no rows). */
   columns(sql: string): Promise<string[]> {
-    return this.#serial(async () => columnNames(this.#api, (this.#cached(sql) ?? (await this.#prepareOne(sql))).stmt));
+    return this.#serial(async () => columnNames(this.#api, (this.#cached(sql) ?? (await this.#prepareCurrent(sql))).stmt));
   }
 
   /** Runs every statement of `sql` in order (no parameters); stops at the first error. */
   exec(sql: string): Promise<void> {
     return this.#serial(async () => {
+      await this.#endHeld();
       const bytes = encodeSql(sql);
       for (let offset = 0; offset < bytes.length; ) {
         const { rc, stmt, consumed } = await this.#api.prepare(this.#db, bytes, offset, false);
@@ -174,8 +194,14 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     await this.#serializer.run(async () => {
+      await this.#endHeld();
       for (const { stmt } of this.#statements.values()) await this.#api.finalize(stmt);
       this.#statements.clear();
+      if (this.#holdStatements !== undefined) {
+        await this.#api.finalize(this.#holdStatements.begin);
+        await this.#api.finalize(this.#holdStatements.commit);
+        this.#holdStatements = undefined;
+      }
       const noStatementLeft = this.#api.module._sqlite3_next_stmt(this.#db, 0) === 0;
       // A cleanly closed module is as good as new: the next connection takes it instead of a fresh one.
       if ((await this.#api.close(this.#db)) === SQLITE_OK && noStatementLeft) releaseSqliteModule(this.#sqlite, VFS_NAME);
@@ -215,6 +241,119 @@ export class Connection {
     }
     return result;
   }
+
+  // ---- the held read transaction ----
+
+  /** Runs a cached statement: a plain query in the held read transaction when it can be, anything else after ending it. */
+  #statement(cached: CachedStatement, params: Params | undefined, bigint: boolean): StatementResult | Promise<StatementResult> {
+    if (!cached.query) {
+      const ended = this.#endHeld();
+      if (ended !== undefined) return ended.then(() => this.#runBound(cached, params, bigint));
+      return this.#runBound(cached, params, bigint);
+    }
+    const held = this.#hold();
+    if (typeof held !== 'boolean') return held.then((inHeld) => this.#query(cached, params, bigint, inHeld));
+    return this.#query(cached, params, bigint, held);
+  }
+
+  #query(cached: CachedStatement, params: Params | undefined, bigint: boolean, inHeld: boolean): StatementResult | Promise<StatementResult> {
+    const result = this.#runBound(cached, params, bigint);
+    // A failed query ends the held transaction (whatever SQLite made of it): the next statement starts afresh.
+    if (inHeld && result instanceof Promise) return result.catch((error: unknown) => this.#endHeldAndThrow(error));
+    return result;
+  }
+
+  async #endHeldAndThrow(error: unknown): Promise<never> {
+    await this.#endHeld();
+    throw error;
+  }
+
+  /**
+   * A held read transaction whose snapshots are current, for the next plain query: the one open, else
+   * a new one; false when none can be held (a user's transaction is open, or the store cannot tell
+   * synchronously whether it moved).
+   */
+  #hold(): boolean | Promise<boolean> {
+    if (this.#held) {
+      if (this.vfs.snapshotsCurrent()) return true;
+      const ended = this.#endHeld();
+      if (ended !== undefined) return ended.then(() => this.#beginHeld());
+    }
+    return this.#beginHeld();
+  }
+
+  #beginHeld(): boolean | Promise<boolean> {
+    if (!this.#api.autocommit(this.#db) || !this.vfs.canTellSnapshotsCurrent()) return false;
+    if (this.#holdStatements === undefined) return this.#prepareHold().then(() => this.#beginHeld());
+    const rc = this.#stepAndReset(this.#holdStatements.begin);
+    if (typeof rc !== 'number') return rc.then((code) => this.#begun(code));
+    return this.#begun(rc);
+  }
+
+  #begun(rc: number): boolean {
+    // BEGIN (deferred) takes no lock and reads nothing: it does not fail in autocommit. If it did, the query runs as before.
+    if (rc !== SQLITE_DONE) return false;
+    this.#held = true;
+    this.#scheduleEnd();
+    return true;
+  }
+
+  /** Ends the held read transaction, if open: undefined when done at once, else a Promise. */
+  #endHeld(): Promise<void> | undefined {
+    if (!this.#held) return undefined;
+    this.#held = false;
+    // An error may have ended SQLite's transaction already.
+    if (this.#api.autocommit(this.#db)) return undefined;
+    const rc = this.#stepAndReset(this.#holdStatements!.commit);
+    if (typeof rc !== 'number') return rc.then((code) => this.#heldEnded(code));
+    return this.#heldEnded(rc);
+  }
+
+  /** COMMIT of a read transaction writes nothing and cannot conflict; should it fail all the same, roll back. */
+  #heldEnded(rc: number): Promise<void> | undefined {
+    if (rc === SQLITE_DONE && this.#api.autocommit(this.#db)) return undefined;
+    this.vfs.takeError();
+    return this.#rollback();
+  }
+
+  /** The held read transaction ends when the event loop moves on: an idle connection holds no snapshot. */
+  #scheduleEnd(): void {
+    if (this.#endScheduled) return;
+    this.#endScheduled = true;
+    setImmediate(() => {
+      this.#endScheduled = false;
+      // In turn with other calls (the module runs one at a time); a closed connection ended it already.
+      if (this.#held) this.#serial(async () => this.#endHeld()).catch(() => {});
+    });
+  }
+
+  async #prepareHold(): Promise<void> {
+    const begin = await this.#prepareControl('BEGIN');
+    const commit = await this.#prepareControl('COMMIT');
+    this.#holdStatements = { begin, commit };
+  }
+
+  async #prepareControl(sql: string): Promise<number> {
+    const { rc, stmt } = await this.#api.prepare(this.#db, encodeSql(sql), 0, true);
+    if (rc !== SQLITE_OK) throw this.#error(rc);
+    return stmt;
+  }
+
+  /** Steps a statement that returns no rows once and resets it: its code, without a promise unless SQLite suspended. */
+  #stepAndReset(stmt: number): number | Promise<number> {
+    const rc = this.#api.step(stmt);
+    if (typeof rc !== 'number') return rc.then(async (code) => (await this.#api.reset(stmt), code));
+    const reset = this.#api.reset(stmt);
+    return typeof reset === 'number' ? rc : reset.then(() => rc);
+  }
+
+  /** Prepares `sql`, first ending a held read transaction that is no longer current (it would read an old schema). */
+  async #prepareCurrent(sql: string): Promise<CachedStatement> {
+    if (this.#held && !this.vfs.snapshotsCurrent()) await this.#endHeld();
+    return this.#prepareOne(sql);
+  }
+
+  // ---- running statements ----
 
   /** Binds, runs and resets a cached statement (reset and bindings cleared however it ends). */
   #runBound(cached: CachedStatement, params: Params | undefined, bigint: boolean): StatementResult | Promise<StatementResult> {
@@ -364,7 +503,8 @@ export class Connection {
         throw new ArgumentError('the SQL holds more than one statement: use exec() to run several (without parameters)');
       }
     }
-    const cached: CachedStatement = { stmt: first.stmt, columns: undefined, reprepares: 0 };
+    const query = startsAsQuery(sql) && this.#api.readonly(first.stmt);
+    const cached: CachedStatement = { stmt: first.stmt, query, columns: undefined, reprepares: 0 };
     this.#statements.set(sql, cached);
     this.#lastSql = sql;
     if (this.#statements.size > STATEMENT_CACHE) {

@@ -250,6 +250,14 @@ export class SqliteApi {
     return this.module._sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0);
   }
 
+  /**
+   * Whether `stmt` leaves the database files unchanged. Transaction control, ATTACH/DETACH and some
+   * PRAGMAs count as read-only too: pair it with the statement's first keyword (sql-text.ts).
+   */
+  readonly(stmt: number): boolean {
+    return this.module._sqlite3_stmt_readonly(stmt) !== 0;
+  }
+
   /** The last rowid inserted: a number when it is a safe integer (no bigint made for the usual case), else a bigint. */
   lastInsertRowid(db: number): number | bigint {
     const lo = this.module._sqlite3_last_insert_rowid(db);
