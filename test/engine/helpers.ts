@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { createDatabase, type DatabaseRef } from '../../src/engine/index.ts';
+import { tokensRange } from '../../src/engine/keys.ts';
+import { compareBytes } from '../../src/kv/bytes.ts';
 import { ErrorCode, KvError, openKv } from '../../src/kv/index.ts';
-import type { CommitResult, Kv, KvTransaction } from '../../src/kv/types.ts';
+import type { Bytes, CommitResult, Kv, KvTransaction } from '../../src/kv/types.ts';
 
 export interface Backend {
   name: string;
@@ -73,6 +75,39 @@ export function recordingKv(kv: Kv): RecordingKv {
     },
     get commits() {
       return commits;
+    },
+  };
+}
+
+/**
+ * Counts the commit tokens registered through it on the database with namespace `ns`. Only a two-phase commit
+ * registers one (an inline commit never does), so a test sized to be two-phase can check that it was.
+ */
+export function twoPhaseSpy(kv: Kv, ns: Bytes): Kv & { readonly tokens: number } {
+  const { begin, end } = tokensRange(ns);
+  let tokens = 0;
+  const wrap = (tx: KvTransaction): KvTransaction =>
+    new Proxy(tx, {
+      get(target, prop) {
+        if (prop === 'set') {
+          return (key: Bytes, value: Bytes) => {
+            if (compareBytes(key, begin) >= 0 && compareBytes(key, end) < 0) tokens++;
+            target.set(key, value);
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return {
+    get url() {
+      return kv.url;
+    },
+    createTransaction: (options) => wrap(kv.createTransaction(options)),
+    run: (body, options) => kv.run((tx) => body(wrap(tx)), options),
+    close: () => kv.close(),
+    get tokens() {
+      return tokens;
     },
   };
 }

@@ -15,15 +15,19 @@ import {
   ConflictError,
   createDatabase,
   head,
+  INLINE_CONTENT_BYTES,
   readPages,
   versionFromBytes,
   type DatabaseRef,
   type Version,
 } from '../../src/engine/index.ts';
-import { backends, pageOf } from './helpers.ts';
+import { backends, pageOf, twoPhaseSpy } from './helpers.ts';
 
 const CLIENTS = 3;
-const MAX_PAGE = 12;
+const BIG_PAGE_SIZE = 65536;
+/** Enough pages that writing all of them at the big page size is a two-phase commit. */
+const MAX_PAGE = Math.floor(INLINE_CONTENT_BYTES / BIG_PAGE_SIZE) + 4;
+const ALL_PAGES = Array.from({ length: MAX_PAGE }, (_, i) => i + 1);
 
 type Op =
   | { op: 'begin'; client: number }
@@ -46,6 +50,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
     weight: 4,
   },
+  { arbitrary: fc.record({ op: fc.constant('write' as const), client, pages: fc.constant(ALL_PAGES) }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant('commit' as const), client, readSet: fc.boolean() }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant('race' as const), readSet: fc.boolean() }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('readPast' as const), pick: fc.nat(), pages: somePages }), weight: 2 },
@@ -59,6 +64,12 @@ const SURE_CONFLICT: Op[] = [
   { op: 'write', client: 1, pages: [1] },
   { op: 'commit', client: 0, readSet: true },
   { op: 'commit', client: 1, readSet: true },
+];
+
+/** One client writes every page and commits: at the big page size, a two-phase commit. */
+const SURE_TWO_PHASE: Op[] = [
+  { op: 'write', client: 0, pages: ALL_PAGES },
+  { op: 'commit', client: 0, readSet: true },
 ];
 
 /** Compared by digest: a readable diff, and fast for 64 KiB pages. */
@@ -195,8 +206,7 @@ async function runScenario(db: DatabaseRef, ops: Op[]): Promise<{ commits: numbe
     }
   }
   // Finally, every page at every version.
-  const all = Array.from({ length: MAX_PAGE }, (_, i) => i + 1);
-  for (const v of [model.created, ...model.commits.map((c) => c.version)]) await expectPages(v, all);
+  for (const v of [model.created, ...model.commits.map((c) => c.version)]) await expectPages(v, ALL_PAGES);
   expect(await head(db)).toBe(model.commits.at(-1)?.version ?? model.created);
   return { commits: model.commits.length, conflicts };
 }
@@ -233,21 +243,31 @@ for (const { backend, faults } of variants) {
       let run = 0;
       let totalCommits = 0;
       let totalConflicts = 0;
+      let twoPhaseCommits = 0;
       await fc.assert(
-        // With 64 KiB pages, commits of 5 or more pages are two-phase (token, uploads, publish).
-        fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), fc.constantFrom(4096, 65536), async (ops, pageSize) => {
+        // With 64 KiB pages, commits of more than INLINE_CONTENT_BYTES are two-phase (token, uploads, publish).
+        fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 40 }), fc.constantFrom(4096, BIG_PAGE_SIZE), async (ops, pageSize) => {
           const db = await createDatabase(kv, `run${run++}`, { pageSize });
-          const { commits, conflicts } = await runScenario(db, ops);
+          const spy = twoPhaseSpy(kv, db.prefix);
+          const { commits, conflicts } = await runScenario({ ...db, kv: spy }, ops);
           totalCommits += commits;
           totalConflicts += conflicts;
+          twoPhaseCommits += spy.tokens;
         }),
-        // The example always conflicts (client 1 read page 1, which client 0 then committed), so the
-        // conflict count below checks the engine, not the luck of a random draw (~6 per lmdb run).
-        { numRuns: backend.name === 'memory' ? 60 : 25, examples: [[SURE_CONFLICT, 4096]] },
+        // The examples always conflict (client 1 read page 1, which client 0 then committed) and always
+        // commit in two phases, so the counts below check the engine, not the luck of a random draw.
+        {
+          numRuns: backend.name === 'memory' ? 60 : 25,
+          examples: [
+            [SURE_CONFLICT, 4096],
+            [SURE_TWO_PHASE, BIG_PAGE_SIZE],
+          ],
+        },
       );
-      // The scenarios did exercise both outcomes (and the faults, when injected).
+      // The scenarios did exercise both outcomes and both commit paths (and the faults, when injected).
       expect(totalCommits).toBeGreaterThan(0);
       expect(totalConflicts).toBeGreaterThan(0);
+      expect(twoPhaseCommits).toBeGreaterThan(0);
       if (faults) expect(injected()).toBeGreaterThan(0);
     });
   });

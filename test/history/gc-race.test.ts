@@ -27,7 +27,7 @@ import {
   VersionTooOldError,
   type Version,
 } from '../../src/engine/index.ts';
-import { backends, pageOf, scriptedKv } from '../engine/helpers.ts';
+import { backends, pageOf, scriptedKv, twoPhaseSpy } from '../engine/helpers.ts';
 import { storedCounts } from './helpers.ts';
 
 const P = 4096;
@@ -115,6 +115,7 @@ for (const backend of backends) {
       try {
         const kv: Kv = withFaults(store.kv, { seed: 7, notCommitted: 0.05, tooOld: 0.02, unknownCommitted: 0.04, unknownNotCommitted: 0.04 });
         const db = await createDatabase(kv, 'race', { retentionMs: 0 });
+        const writers = twoPhaseSpy(kv, db.prefix);
         const commits: { version: Version; writes: Map<number, Uint8Array> }[] = [];
         const stateAt = (v: Version) => {
           const state = new Map<number, Uint8Array>();
@@ -144,7 +145,7 @@ for (const backend of backends) {
             const writes = big ? pagesOf(1, BIG, seed) : pagesOf(from, Math.min(MAX_PAGE, from + 2), seed);
             for (;;) {
               try {
-                const attempt = commitPages(db, { snapshot: await head(db), pages: writes });
+                const attempt = commitPages({ ...db, kv: writers }, { snapshot: await head(db), pages: writes });
                 inFlight.add(attempt);
                 const version = await attempt.finally(() => inFlight.delete(attempt));
                 commits.push({ version, writes });
@@ -193,6 +194,7 @@ for (const backend of backends) {
         await Promise.all([work, reader(), reader(), gc()]);
 
         expect(outcomes.committed).toBeGreaterThan(0);
+        expect(writers.tokens).toBeGreaterThan(0); // the big writes did commit in two phases
         expect(outcomes.gcs).toBeGreaterThan(0);
         expect(outcomes.reads).toBeGreaterThan(0);
         // Quiet now: GC to the head and compare what stays with the model.
