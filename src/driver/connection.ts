@@ -145,6 +145,11 @@ export class Connection {
     return this.#held || this.#api.autocommit(this.#db);
   }
 
+  /** Whether the held read transaction is open (for tests and diagnostics; it is never a user's transaction). */
+  get holdsRead(): boolean {
+    return this.#held;
+  }
+
   /** Whether a transaction is open, in turn with other calls on this connection. */
   inTransaction(): Promise<boolean> {
     return this.#serial(async () => !this.autocommit);
