@@ -8,14 +8,14 @@
  *    a commit whose token is gone may reference deleted content and starts over instead of publishing.
  * 2. One kv transaction checks the token and conflicts and writes everything that makes the commit
  *    visible: the page-index entries (versionstamped keys), the last write version with the idempotency
- *    key, the idempotency index, the changelog entry and the time-index entry.
+ *    key, the changelog entry (which carries the idempotency key too) and the time-index entry.
  */
 
 import { randomBytes } from 'node:crypto';
-import { prefixEnd, toHex, u64be } from '../kv/bytes.ts';
+import { bytesEqual, keyAfter, prefixEnd, toHex, u64be } from '../kv/bytes.ts';
 import type { KvReader, KvTransaction } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
-import { encodeChangelogEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
+import { encodeChangelogEntry, idempotencyKeyOfEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
 import { chunkContents, hashPage, uploadChunk, uploadChunks, writeContent, type Content } from './content.ts';
 import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import {
@@ -29,6 +29,7 @@ import {
 } from './errors.ts';
 import { changedPages, timeOfKey } from './history.ts';
 import {
+  changelogKey,
   changelogPrefix,
   idempotencyKey,
   lastWriteKey,
@@ -41,7 +42,7 @@ import {
 } from './keys.ts';
 import { validatePageNumber } from './read.ts';
 import { writeTransaction } from './transact.ts';
-import { parseVersion, versionFromBytes, versionOfReadVersion, type Version } from './version.ts';
+import { parseVersion, versionFromBytes, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
 export interface CommitRequest {
   /** The version the writer read at. */
@@ -245,14 +246,15 @@ async function checkConflicts(pageReader: KvReader, lastWriteReader: KvReader, p
 async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Promise<Version | typeof TOKEN_REVOKED> {
   const { db } = plan;
   const ns = db.prefix;
-  const { value, versionstamp } = await writeTransaction(db.kv, async (tx) => {
+  const { value, versionstamp } = await writeTransaction(db.kv, async (tx, attempt) => {
     const reader = tx.snapshot();
     // Page level: read the pages with conflicts, the last write version without (every commit writes it).
     // Database level: the last write version with a conflict.
     const lastWriteReader = plan.readSet ? reader : tx;
+    // Only after a maybe-committed attempt can this commit already be in the store.
+    const landed = attempt.maybeCommitted ? findLanded(tx, plan) : undefined;
     const [earlier, tokenValue, lastTime] = await Promise.all([
-      // Read with a conflict: if an earlier attempt is still in flight and lands, this one must fail.
-      tx.get(idempotencyKey(ns, plan.idempotencyKey)),
+      landed,
       token ? tx.get(tokenKey(ns, token)) : undefined,
       reader.getRange(timePrefix(ns), prefixEnd(timePrefix(ns)), { limit: 1, reverse: true }),
       // The watermark with a conflict: a deleted database or a moved watermark stops this commit.
@@ -261,19 +263,22 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     ]).catch(async (err: unknown) => {
       // A retry after a maybe-committed attempt that landed sees its own commit as a conflict, or as too old
       // once GC moved the watermark up to it: report that commit.
-      if (!(err instanceof ConflictError || err instanceof VersionTooOldError)) throw err;
-      const stored = await reader.get(idempotencyKey(ns, plan.idempotencyKey));
-      if (stored !== undefined) return [stored, undefined, []] as const;
+      if (landed === undefined || !(err instanceof ConflictError || err instanceof VersionTooOldError)) throw err;
+      const version = await landed;
+      if (version !== undefined) return [version, undefined, []] as const;
       throw err;
     });
-    if (earlier !== undefined) return versionFromBytes(earlier);
+    if (earlier !== undefined) return earlier;
     if (token && tokenValue === undefined) return TOKEN_REVOKED;
 
     const now = Math.max(Date.now(), lastTime[0] ? timeOfKey(db, lastTime[0][0]) : 0);
     if (inline) for (const content of plan.contents) writeContent(tx, ns, content, now);
     for (const { page, hash } of plan.writes) tx.setVersionstampedKey(pagePrefix(ns, page), EMPTY, hash);
     tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey);
-    tx.setVersionstampedValue(idempotencyKey(ns, plan.idempotencyKey), EMPTY);
+    // No record of its own: the key travels in the changelog entry, and this write conflict makes a retry
+    // that looks for it (findLanded) fail if this attempt lands after the retry read.
+    const idempotency = idempotencyKey(ns, plan.idempotencyKey);
+    tx.addWriteConflictRange(idempotency, keyAfter(idempotency));
     const listed = plan.writes.length <= MAX_LISTED_PAGES;
     tx.setVersionstampedKey(
       changelogPrefix(ns),
@@ -284,6 +289,7 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
         bytes: plan.bytes,
         ...(plan.clientTag !== undefined ? { clientTag: plan.clientTag } : {}),
         pages: listed ? plan.writes.map((w) => w.page) : 'all',
+        idempotencyKey: plan.idempotencyKey,
       }),
     );
     tx.setVersionstampedKey(timeKeyPrefix(ns, now), EMPTY, EMPTY);
@@ -292,5 +298,23 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
   });
   if (value !== undefined) return value;
   return versionFromBytes(versionstamp!);
+}
+
+/**
+ * After a maybe-committed attempt: the version at which that attempt landed, found by its idempotency key
+ * in the changelog after the snapshot (where it must be if it landed, unless GC trimmed it below its
+ * watermark; then the snapshot is too old anyway). The key is read with a conflict: an attempt still in
+ * flight that lands after this read makes this attempt fail, and the next one finds it.
+ */
+async function findLanded(tx: KvTransaction, plan: Plan): Promise<Version | undefined> {
+  const ns = plan.db.prefix;
+  const idempotency = idempotencyKey(ns, plan.idempotencyKey);
+  tx.addReadConflictRange(idempotency, keyAfter(idempotency));
+  const after = keyAfter(changelogKey(ns, versionToBytes(plan.snapshot)));
+  for (const [key, value] of await tx.snapshot().getRange(after, prefixEnd(changelogPrefix(ns)))) {
+    const carried = idempotencyKeyOfEntry(value);
+    if (carried !== undefined && bytesEqual(carried, plan.idempotencyKey)) return versionFromBytes(versionSuffix(key));
+  }
+  return undefined;
 }
 

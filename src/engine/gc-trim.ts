@@ -1,7 +1,8 @@
 /**
  * GC step 4: trim the history records below the watermark: changelog entries (the commit log and cache
- * invalidation; `changes` from below the watermark already answers 'all'), time-index entries and
- * idempotency records (a retry of a commit that old fails on its snapshot anyway).
+ * invalidation; `changes` from below the watermark already answers 'all'; they also carry the idempotency
+ * keys, and a retry of a commit that old fails on its snapshot anyway), time-index entries, and the
+ * idempotency records that commits wrote before the changelog carried their keys.
  */
 
 import { keyAfter, prefixEnd } from '../kv/bytes.ts';
@@ -19,7 +20,7 @@ export async function trimHistory(db: DatabaseRef, watermark: Version, dryRun: b
   // Changelog and time index are in version order (the time index nearly so): stop at the watermark.
   const changelog = await trimRange(db, changelogPrefix(db.prefix), changelogKey(db.prefix, versionToBytes(watermark)), dryRun, () => 'drop');
   const time = await trimRange(db, timePrefix(db.prefix), prefixEnd(timePrefix(db.prefix)), dryRun, ([key]) => (below(key) ? 'drop' : 'stop'));
-  // Idempotency records are keyed by a random key: look at every one.
+  // Idempotency records (only in stores written before changelog format 2) are keyed by a random key: look at every one.
   const ids = idempotencyRange(db.prefix);
   const idempotency = await trimRange(db, ids.begin, ids.end, dryRun, ([, value]) =>
     versionFromBytes(value.subarray(0, 10)) < watermark ? 'drop' : 'keep',

@@ -11,7 +11,9 @@
  *   ns ‖ 'd' ‖ hash                         -> last upload time, ms u64 (GC keeps fresh content)
  *   ns ‖ 'l' ‖ version(10)                  -> changelog entry
  *   ns ‖ 't' ‖ time ms u64 ‖ version(10)    -> (empty) time index
- *   ns ‖ 'i' ‖ idempotency key(16)          -> version(10) of the commit that carried it
+ *   ns ‖ 'i' ‖ idempotency key(16)          -> version(10) of the commit that carried it: written by earlier
+ *                                              versions only (GC still trims them); commits now only
+ *                                              declare this key as a write conflict (commit.ts findLanded)
  *   ns ‖ 'k' ‖ token(16)                    -> start time, ms u64: an open two-phase commit (GC revokes)
  *   ns ‖ 'n' ‖ tag name                     -> version(10) ‖ creation time ms u64: a tag (pins its version)
  *   ns ‖ 'f' ‖ fork id(10)                  -> base version(10) ‖ fork name: a fork of this database (pins its base)

@@ -4,6 +4,7 @@
  * including maybe-committed ones (1021), so every body checks whether an earlier attempt already landed.
  */
 
+import { isMaybeCommitted } from '../kv/errors.ts';
 import { retryOrCancel } from '../kv/retry.ts';
 import type { Kv, KvTransaction } from '../kv/types.ts';
 
@@ -13,17 +14,24 @@ export interface Written<T> {
   versionstamp?: Uint8Array;
 }
 
+export interface Attempt {
+  /** An earlier attempt failed with a maybe-committed error (1021): it may have landed. */
+  maybeCommitted: boolean;
+}
+
 export async function writeTransaction<T>(
   kv: Kv,
-  body: (tx: KvTransaction) => Promise<T>,
+  body: (tx: KvTransaction, attempt: Readonly<Attempt>) => Promise<T>,
 ): Promise<Written<T>> {
   const tx = kv.createTransaction();
+  const attempt: Attempt = { maybeCommitted: false };
   for (;;) {
     try {
-      const value = await body(tx);
+      const value = await body(tx, attempt);
       const result = await tx.commit();
       return result.versionstamp ? { value, versionstamp: result.versionstamp } : { value };
     } catch (err) {
+      if (isMaybeCommitted(err)) attempt.maybeCommitted = true;
       await retryOrCancel(tx, err);
     }
   }

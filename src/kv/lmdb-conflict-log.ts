@@ -58,11 +58,22 @@ export function recordWrites(db: ConflictLogDb, version: bigint, writes: readonl
   if (writes.length > 0) db.putSync(Buffer.from(u64be(version)), encodeRanges(writes));
 }
 
-/** Drops the entries of commits older than `version`; returns the newest dropped version, if any. */
+/**
+ * Versions an entry may outlive the window before it is pruned: pruning in batches (about once per
+ * second of commits) instead of on every commit spares most commits a rewrite of the log's first
+ * page. Keeping entries longer only makes 1007 rarer; the 5 s lifetime is enforced per transaction.
+ */
+export const PRUNE_SLACK_VERSIONS = 1_000_000n;
+
+/**
+ * Drops the entries of commits older than `version` once the oldest is more than PRUNE_SLACK_VERSIONS
+ * older than that; returns the newest dropped version, if any.
+ */
 export function pruneBefore(db: ConflictLogDb, version: bigint): bigint | undefined {
-  if (version <= 0n) return undefined;
+  if (version <= PRUNE_SLACK_VERSIONS) return undefined;
+  const [oldest] = db.getKeys({ end: Buffer.from(u64be(version - PRUNE_SLACK_VERSIONS)), limit: 1 });
+  if (oldest === undefined) return undefined;
   const dropped = [...db.getKeys({ end: Buffer.from(u64be(version)) })];
   for (const key of dropped) db.removeSync(key);
-  const newest = dropped[dropped.length - 1];
-  return newest === undefined ? undefined : readU64be(newest);
+  return readU64be(dropped[dropped.length - 1]!);
 }

@@ -114,6 +114,7 @@ describe('changelog entries', () => {
           bytes: fc.integer({ min: 0, max: 2 ** 50 }),
           clientTag: fc.option(fc.string({ minLength: 1, maxLength: 60 }), { nil: undefined }),
           pages: fc.oneof(fc.constant('all' as const), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 50 })),
+          idempotencyKey: fc.uint8Array({ minLength: 16, maxLength: 16 }),
         }),
         (entry) => {
           const { clientTag, ...rest } = entry;
@@ -125,8 +126,13 @@ describe('changelog entries', () => {
     );
   });
 
+  it('reads entries written before the idempotency key was added (format 1)', () => {
+    const v1 = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 32, 0, 1, 0x61, 0, 0, 0, 3, 0, 0, 0, 9]);
+    expect(decodeChangelogEntry(v1)).toEqual({ time: 42, pageCount: 2, bytes: 8192, clientTag: 'a', pages: [3, 9] });
+  });
+
   it('rejects a client tag over the limit', () => {
-    const e = { time: 0, pageCount: 0, bytes: 0, pages: [], clientTag: 'x'.repeat(MAX_CLIENT_TAG_BYTES + 1) };
+    const e = { time: 0, pageCount: 0, bytes: 0, pages: [], clientTag: 'x'.repeat(MAX_CLIENT_TAG_BYTES + 1), idempotencyKey: new Uint8Array(16) };
     expect(() => encodeChangelogEntry(e)).toThrow(/client tag/);
   });
 });

@@ -309,7 +309,7 @@ describe('LmdbStorage: the resolver', () => {
     },
   );
 
-  it('keeps 5 s of versions in the conflict log; a read version older than what it dropped fails with 1007', async () => {
+  it('keeps 5 s (up to 6 s) of versions in the conflict log; a read version older than what it dropped fails with 1007', async () => {
     let clock = 1_000;
     const storage = new LmdbStorage(freshDir(), { now: () => clock });
     const logVersions = () => [...storage.store.conflicts.getKeys()].map((key) => readU64be(key));
@@ -329,6 +329,16 @@ describe('LmdbStorage: the resolver', () => {
     await expectCode(storage.commit(request(v1, [set('x', '2')], [one(b('b'))])), 1020);
     // Without read conflicts nothing is checked, so an old read version still commits (as on FoundationDB).
     await storage.commit(request(0n, [set('x', '3')]));
+
+    // The log is pruned in batches: an entry 5.5 s old stays until the oldest is more than 6 s old.
+    clock = 9_500;
+    const v4 = (await storage.commit(request(v3, [set('d', '1')]))).version;
+    expect(logVersions()[0]).toBe(v2);
+    clock = 10_100;
+    const v5 = (await storage.commit(request(v4, [set('e', '1')]))).version;
+    expect(logVersions()).not.toContain(v2);
+    expect(logVersions()).toContain(v5);
+    await expectCode(storage.commit(request(v1, [set('x', '4')], [one(b('zzz'))])), 1007);
     await storage.close();
   });
 });
