@@ -14,9 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, keyAfter, prefixEnd, toHex, u64be } from '../kv/bytes.ts';
 import type { KvReader, KvTransaction } from '../kv/types.ts';
-import { copyBytes } from './bytes.ts';
 import { encodeChangelogEntry, idempotencyKeyOfEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
-import { chunkContents, hashPage, uploadChunk, uploadChunks, writeContent, type Content } from './content.ts';
+import { chunkContents, contentOf, hashPage, pageBytesOf, uploadChunk, uploadChunks, writeContent, type Content } from './content.ts';
 import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
 import {
   CommitInterruptedError,
@@ -97,7 +96,7 @@ export async function commitPages(db: DatabaseRef, request: CommitRequest): Prom
     await writeTransaction(db.kv, (tx) => checkSnapshot(tx, tx.snapshot(), tx.snapshot(), plan));
     return plan.snapshot;
   }
-  if (plan.contents.reduce((n, c) => n + c.bytes.length, 0) <= INLINE_CONTENT_BYTES) {
+  if (plan.contents.reduce((n, c) => n + pageBytesOf(c), 0) <= INLINE_CONTENT_BYTES) {
     return (await publish(plan, true, undefined)) as Version;
   }
   const [first, ...rest] = chunkContents(plan.contents);
@@ -131,8 +130,9 @@ function planCommit(db: DatabaseRef, request: CommitRequest): Plan {
     }
     const hash = hashPage(data);
     writes.push({ page, hash });
-    // Copy: the caller may reuse its buffers while the upload runs.
-    contents.set(toHex(hash), { hash, bytes: copyBytes(data) });
+    // contentOf copies: the caller may reuse its buffers while the upload runs.
+    const id = toHex(hash);
+    if (!contents.has(id)) contents.set(id, contentOf(data, hash));
     bytes += data.length;
   }
   writes.sort((a, b) => a.page - b.page);

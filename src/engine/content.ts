@@ -26,7 +26,18 @@ export function hashPage(bytes: Bytes): Uint8Array {
 
 export interface Content {
   hash: Uint8Array;
-  bytes: Uint8Array;
+  /** The value stored under the content key: encoding byte ‖ page bytes (a private copy). */
+  value: Uint8Array;
+}
+
+/** A page as content: hashed, encoded and copied once (the caller may reuse `page` afterwards). */
+export function contentOf(page: Bytes, hash: Uint8Array = hashPage(page)): Content {
+  return { hash, value: encodeContent(page) };
+}
+
+/** Page bytes of a content (its stored value less the encoding byte). */
+export function pageBytesOf(content: Content): number {
+  return content.value.length - 1;
 }
 
 /** The stored size of a page's content (its value under the content key): encoding byte and page. */
@@ -43,7 +54,7 @@ function encodeContent(bytes: Bytes): Uint8Array {
 
 /** Writes content (and refreshes its upload time) inside a transaction that already exists. */
 export function writeContent(tx: KvTransaction, ns: Bytes, content: Content, now: number): void {
-  tx.set(contentKey(ns, content.hash), encodeContent(content.bytes));
+  tx.set(contentKey(ns, content.hash), content.value);
   tx.set(contentIndexKey(ns, content.hash), u64be(BigInt(now)));
 }
 
@@ -57,13 +68,13 @@ export function chunkContents(contents: Content[]): Content[][] {
   let current: Content[] = [];
   let size = 0;
   for (const c of contents) {
-    if (current.length > 0 && size + c.bytes.length > UPLOAD_CHUNK_BYTES) {
+    if (current.length > 0 && size + pageBytesOf(c) > UPLOAD_CHUNK_BYTES) {
       chunks.push(current);
       current = [];
       size = 0;
     }
     current.push(c);
-    size += c.bytes.length;
+    size += pageBytesOf(c);
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
@@ -78,7 +89,7 @@ export async function uploadChunk(tx: KvTransaction, ns: Bytes, chunk: Content[]
   const stored = await Promise.all(chunk.map((c) => tx.get(contentIndexKey(ns, c.hash))));
   const now = Date.now();
   chunk.forEach((c, i) => {
-    if (stored[i] === undefined) tx.set(contentKey(ns, c.hash), encodeContent(c.bytes));
+    if (stored[i] === undefined) tx.set(contentKey(ns, c.hash), c.value);
     tx.set(contentIndexKey(ns, c.hash), u64be(BigInt(now)));
   });
 }

@@ -126,8 +126,9 @@ export class MemoryStorage implements Storage {
   }
 
   #write(key: Bytes, value: Bytes, version: bigint, touched: Set<Entry>): void {
-    const e = this.#entries.getOrInsert(key, () => ({ key: key.slice(), versions: [] }));
-    pushVersion(e, version, value.slice());
+    // The commit's bytes are ours to keep (Storage.commit); reads hand out copies.
+    const e = this.#entries.getOrInsert(key, () => ({ key, versions: [] }));
+    pushVersion(e, version, value);
     touched.add(e);
   }
 

@@ -38,7 +38,7 @@ export interface CommitRequest {
   readConflicts: KeyRange[];
   /** Recorded for later commits' checks. The store adds each versionstamped key's final key itself. */
   writeConflicts: KeyRange[];
-  /** Applied in order, atomically, with the versionstamp substituted. */
+  /** Applied in order, atomically, with the versionstamp substituted. The store may keep these bytes. */
   mutations: Mutation[];
 }
 
@@ -62,7 +62,8 @@ export interface Storage {
    * it cannot tell: a commit newer than readVersion was already pruned from the conflict log
    * (entries are kept for 5e6 versions). An idle store is therefore not "too old", and a
    * transaction without read conflicts is never checked. Resolves with the new commit version
-   * (max(last + 1, ms * 1000): monotonic, ~1e6 per second) once durable.
+   * (max(last + 1, ms * 1000): monotonic, ~1e6 per second) once durable. The caller hands over the
+   * request's bytes: it must not change them afterwards (the memory store keeps them, uncopied).
    */
   commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }>;
   close(): Promise<void>;
