@@ -5,10 +5,10 @@
  * Node, so it gets the instance through `instantiateWasm`.
  */
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import AsyncModuleFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
 import { Serializer } from './serializer.ts';
+import { CODE_CACHE_ENV, loadCachedModule, wasmPath } from './wasm-code-cache.ts';
 
 /** The Emscripten module: heap views, cwrap/ccall and the raw `_sqlite3_*` exports. */
 export type EmscriptenModule = any;
@@ -23,18 +23,27 @@ export interface SqliteModule {
   registerVfs(vfs: object): void;
 }
 
+let bytes: Promise<Uint8Array> | undefined;
 let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The wasm file's contents, read once per process. */
+export function wasmBytes(): Promise<Uint8Array> {
+  bytes ??= readFile(wasmPath());
+  return bytes;
+}
 
 /**
  * The compiled wasm, shared by every module in the process. The file is read and compiled off the main
  * thread, so a caller that starts this early (the driver's open(), before it opens the store) gets the
- * compile for free while it does other work.
+ * compile for free while it does other work. With MVDB_WASM_CODE_CACHE set, the code comes from that
+ * cache when it can (wasm-code-cache.ts).
  */
 export function compiledWasm(): Promise<WebAssembly.Module> {
   compiled ??= (async () => {
-    const require = createRequire(import.meta.url);
-    const bytes = await readFile(require.resolve('@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm'));
-    return WebAssembly.compile(bytes);
+    const wasm = await wasmBytes();
+    const cacheDir = process.env[CODE_CACHE_ENV];
+    const cached = cacheDir ? loadCachedModule(cacheDir, wasm) : undefined;
+    return cached ?? WebAssembly.compile(wasm);
   })();
   return compiled;
 }

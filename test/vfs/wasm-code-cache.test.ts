@@ -1,0 +1,84 @@
+/**
+ * The opt-in wasm code cache (vfs/wasm-code-cache.ts): a process loads SQLite's compiled code from it
+ * and gets the same results as a process that compiles; a file that does not match the wasm, or is not
+ * whole, is never run (the process compiles instead), and a miss leaves a usable file for the next one.
+ * Each case runs fresh processes (test/vfs/wasm-code-cache-child.ts): a process compiles SQLite once.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODE_CACHE_ENV, buildWasmCodeCache, codeCacheFile } from '../../vfs/wasm-code-cache.ts';
+
+const CHILD = new URL('./wasm-code-cache-child.ts', import.meta.url).pathname;
+
+interface ChildResult {
+  loaded: number;
+  rejected: number;
+  rows: unknown[][];
+}
+
+async function runChild(cacheDir?: string): Promise<ChildResult> {
+  const env = { ...process.env };
+  if (cacheDir === undefined) delete env[CODE_CACHE_ENV];
+  else env[CODE_CACHE_ENV] = cacheDir;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD], { env, encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
+}
+
+async function waitFor(done: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !done(); ) {
+    if (Date.now() > end) throw new Error(`not done after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('wasm code cache', { timeout: 120_000 }, () => {
+  let dir: string;
+  let file: string;
+  let compiled: ChildResult;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mvdb-code-cache-'));
+    file = codeCacheFile(dir);
+    [compiled] = await Promise.all([runChild(), buildWasmCodeCache(dir)]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a process loads SQLite from the built cache and gets what a compiling process gets', async () => {
+    expect(compiled.loaded).toBe(0);
+    expect(compiled.rows.length).toBe(4); // the aggregate row, then three rows
+    const cached = await runChild(dir);
+    expect(cached.loaded).toBe(1);
+    expect(cached.rows).toEqual(compiled.rows);
+  });
+
+  it('never runs a file made from other wasm or not whole; the next process finds a rebuilt one', async () => {
+    const good = readFileSync(file);
+    const damaged: Buffer[] = [
+      Buffer.concat([good.subarray(0, 20), Buffer.from([good[20]! ^ 1]), good.subarray(21)]), // another wasm's digest
+      good.subarray(0, good.length - 1000), // truncated
+      Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good.at(-1)! ^ 0xff])]), // one byte of code changed
+    ];
+    for (const bytes of damaged) {
+      writeFileSync(file, bytes);
+      const result = await runChild(dir);
+      expect({ loaded: result.loaded, rejected: result.rejected }).toEqual({ loaded: 0, rejected: 1 });
+      expect(result.rows).toEqual(compiled.rows);
+      // The miss started a builder in the background; it replaces the file and removes its marker.
+      await waitFor(() => !existsSync(`${file}.building`) && !readFileSync(file).equals(bytes), 60_000);
+    }
+    const rebuilt = await runChild(dir);
+    expect(rebuilt.loaded).toBe(1);
+    expect(rebuilt.rows).toEqual(compiled.rows);
+  });
+
+  it('without a file, a process compiles and leaves one for the next', async () => {
+    rmSync(file);
+    const first = await runChild(dir);
+    expect({ loaded: first.loaded, rejected: first.rejected }).toEqual({ loaded: 0, rejected: 0 });
+    await waitFor(() => existsSync(file) && !existsSync(`${file}.building`), 60_000);
+    expect((await runChild(dir)).loaded).toBe(1);
+  });
+});

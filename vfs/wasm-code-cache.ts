@@ -1,0 +1,196 @@
+/**
+ * An opt-in cache of SQLite's compiled machine code, shared by the processes of one machine. Node 20
+ * compiles SQLite's WebAssembly anew in every process: in a cold open, V8 validates the module (10-35
+ * ms, off the main thread) and then compiles each function SQLite runs on its first call, on the main
+ * thread (~50-100 ms for the first statement). V8 can serialize a compiled module, but Node exposes
+ * neither that nor a cache for it (`v8.serialize` of a module keeps no code); V8's own test functions
+ * %SerializeWasmModule / %DeserializeWasmModule do it, reachable from JavaScript only with
+ * --allow-natives-syntax. So with MVDB_WASM_CODE_CACHE=<dir> set:
+ *
+ * - loading: the first module of a process comes from the cache file in <dir> when it was made by the
+ *   same V8 (version, CPU features, flags: V8 checks) from the same wasm and is whole (we check both
+ *   with SHA-256); anything else, or any failure, falls back to compiling as without the cache.
+ * - building: on a miss, a background child process (wasm-code-cache-builder.ts) compiles the
+ *   functions a first query runs with TurboFan (V8's optimizing tier) and writes the file, for the next
+ *   processes. Or call buildWasmCodeCache() ahead (a deploy step).
+ *
+ * The file holds machine code that is run as is: <dir> must be as trusted as node_modules.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+
+/** The environment variable that turns the cache on: the directory of its files. */
+export const CODE_CACHE_ENV = 'MVDB_WASM_CODE_CACHE';
+
+const MAGIC = Buffer.from('mvdb-wasm-code-1');
+/**
+ * Magic; SHA-256 of the wasm the code was compiled from; length and SHA-256 of V8's serialized module;
+ * that module. V8 checks its own header but not that its data is whole and unchanged (a truncated or
+ * damaged file would be read past its end or run as code): we do.
+ */
+const HEADER_BYTES = MAGIC.length + 32 + 4 + 32;
+
+/** How this process's SQLite code was obtained (tests, benchmarks). */
+export const codeCacheStats = { loaded: 0, rejected: 0 };
+
+/** The cache file for this V8 and CPU architecture (V8 checks the rest: CPU features and flags). */
+export function codeCacheFile(dir: string): string {
+  return join(dir, `wa-sqlite-async-${process.versions.v8}-${process.arch}.code`);
+}
+
+/** Runs `body` as JavaScript with V8's natives syntax on (off again after, unless the process runs with it). */
+function nativesFunction(params: string[], body: string): ((...args: unknown[]) => unknown) | undefined {
+  const keep = process.execArgv.includes('--allow-natives-syntax');
+  try {
+    v8.setFlagsFromString('--allow-natives-syntax');
+    return new Function(...params, body) as (...args: unknown[]) => unknown;
+  } catch {
+    return undefined; // e.g. --disallow-code-generation-from-strings: no cache, nothing else changes
+  } finally {
+    if (!keep) v8.setFlagsFromString('--no-allow-natives-syntax');
+  }
+}
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/**
+ * The module compiled from `wasm`, from the cache in `dir`; undefined when there is no usable file (then
+ * one background build is started for the processes after this one). Synchronous: everything it does is
+ * main-thread work (~1 ms to read, ~2 ms to hash, 10-15 ms to deserialize 4 MB), and the thread pool
+ * answered reads up to 30 ms late here while other processes loaded the machine.
+ */
+export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Module | undefined {
+  let data: Buffer | undefined;
+  try {
+    data = readFileSync(codeCacheFile(dir));
+  } catch {
+    // no cache yet
+  }
+  const code = data === undefined ? undefined : checkedCode(data, wasm);
+  const module = code === undefined ? undefined : deserialize(code, wasm);
+  if (module !== undefined) codeCacheStats.loaded++;
+  else {
+    if (data !== undefined) codeCacheStats.rejected++;
+    startBackgroundBuild(dir);
+  }
+  return module;
+}
+
+/** V8's data in a cache file, if the file is whole and was made from `wasm`. */
+function checkedCode(data: Buffer, wasm: Uint8Array): Buffer | undefined {
+  if (data.length < HEADER_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  let at = MAGIC.length;
+  if (!data.subarray(at, (at += 32)).equals(sha256(wasm))) return undefined;
+  const length = data.readUInt32BE(at);
+  at += 4;
+  const digest = data.subarray(at, (at += 32));
+  const code = data.subarray(at);
+  return code.length === length && digest.equals(sha256(code)) ? code : undefined;
+}
+
+function deserialize(code: Uint8Array, wasm: Uint8Array): WebAssembly.Module | undefined {
+  const fn = nativesFunction(['code', 'wasm'], 'return %DeserializeWasmModule(code, wasm)');
+  if (fn === undefined) return undefined;
+  try {
+    // V8 returns undefined when the code is not for this V8 version, CPU or flags.
+    const module = fn(code.buffer.slice(code.byteOffset, code.byteOffset + code.byteLength), wasm);
+    return module instanceof WebAssembly.Module ? module : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The serialized code of `module` (what the builder writes after its workload). */
+export function serializeModule(module: WebAssembly.Module): Uint8Array {
+  const fn = nativesFunction(['module'], 'return %SerializeWasmModule(module)');
+  if (fn === undefined) throw new Error('V8 natives syntax is unavailable here: cannot serialize the wasm code');
+  return new Uint8Array(fn(module) as ArrayBuffer);
+}
+
+/** The cache file's contents for `code` compiled from `wasm`. */
+export function cacheFileContents(wasm: Uint8Array, code: Uint8Array): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(code.length);
+  return Buffer.concat([MAGIC, sha256(wasm), length, sha256(code), code]);
+}
+
+/** The wasm file every module is compiled from. */
+export function wasmPath(): string {
+  return createRequire(import.meta.url).resolve('@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm');
+}
+
+const BUILDER = fileURLToPath(new URL(`./wasm-code-cache-builder${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+/** Options with a value in the next argument that the builder gets too: module loaders (TypeScript sources). */
+const LOADER_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+/** V8 flags the builder gets too: V8 keys the code to a hash of its flags. */
+const V8_FLAG = /^--(no-)?(wasm|experimental-wasm|liftoff|max-old-space-size|max-semi-space-size|stack-size|expose[-_]gc)/;
+
+/** This process's loaders and V8 flags; nothing else (not -e, --watch, --test, debuggers, profilers). */
+function builderExecArgv(): string[] {
+  const own: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (LOADER_OPTIONS.has(a) && i + 1 < argv.length) own.push(a, argv[++i]!);
+    else if (V8_FLAG.test(a) || [...LOADER_OPTIONS].some((o) => a.startsWith(`${o}=`))) own.push(a);
+  }
+  // Running from TypeScript sources: the builder needs a TypeScript loader.
+  return BUILDER.endsWith('.ts') && !own.some((a) => a.includes('tsx')) ? ['--import', 'tsx', ...own] : own;
+}
+
+/**
+ * Builds the cache file in `dir` in a child process (a few seconds of CPU: the first query's functions
+ * are compiled with TurboFan) and resolves with its path.
+ */
+export function buildWasmCodeCache(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...builderExecArgv(), BUILDER, dir], { stdio: ['ignore', 'ignore', 'pipe'], env: withoutCacheEnv() });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve(codeCacheFile(dir)) : reject(new Error(`building the wasm code cache in ${dir} failed (exit ${code ?? signal}): ${stderr.trim().slice(-2000)}`)),
+    );
+  });
+}
+
+function withoutCacheEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env[CODE_CACHE_ENV]; // the builder compiles; it must not load a cache
+  return env;
+}
+
+/** A build marker older than this is from a builder that died: another may start. */
+const STALE_BUILD_MS = 120_000;
+let backgroundBuildStarted = false;
+
+/** Starts one detached builder for `dir` unless another process is building it; errors are not reported. */
+function startBackgroundBuild(dir: string): void {
+  if (backgroundBuildStarted) return;
+  backgroundBuildStarted = true;
+  try {
+    mkdirSync(dir, { recursive: true });
+    const marker = `${codeCacheFile(dir)}.building`;
+    try {
+      if (Date.now() - statSync(marker).mtimeMs < STALE_BUILD_MS) return;
+      unlinkSync(marker);
+    } catch {
+      // no marker
+    }
+    closeSync(openSync(marker, 'wx')); // one builder at a time; the builder removes it
+    const child = spawn(process.execPath, [...builderExecArgv(), BUILDER, dir, marker], { stdio: 'ignore', detached: true, env: withoutCacheEnv() });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // no cache for now; the module is compiled as usual
+  }
+}
