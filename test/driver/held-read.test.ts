@@ -204,6 +204,26 @@ describe('held read transaction', () => {
     }
   });
 
+  it('is never held on a store that cannot tell its version without a round trip (as FoundationDB)', async () => {
+    const { committedVersionSync: _, ...kv } = openMemoryKv();
+    const a = await connect(kv, 'db');
+    const b = await connect(kv, 'db');
+    try {
+      await a.exec(`CREATE TABLE t(id INTEGER PRIMARY KEY)`);
+      await rows(a, 'SELECT count(*) FROM t');
+      const before = a.vfs.stats.snapshots;
+      for (let id = 1; id <= 3; id++) {
+        expect(await rows(a, 'SELECT count(*) FROM t')).toEqual([[id - 1]]);
+        expect(a.holdsRead).toBe(false);
+        await b.execute('INSERT INTO t VALUES (?)', [id], { bigint: false });
+      }
+      expect(a.vfs.stats.snapshots - before).toBe(3); // one per statement, as without the hold
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('a time-travel connection holds across statements and keeps reading its version; writes are still refused', async () => {
     const kv = openMemoryKv();
     const w = await connect(kv, 'db');
