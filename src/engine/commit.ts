@@ -26,7 +26,7 @@ import {
   InvalidPageError,
   VersionTooOldError,
 } from './errors.ts';
-import { changedPages, timeOfKey } from './history.ts';
+import { changedPages, noteOwnCommit, timeOfKey } from './history.ts';
 import {
   changelogKey,
   changelogPrefix,
@@ -246,7 +246,7 @@ async function checkConflicts(pageReader: KvReader, lastWriteReader: KvReader, p
 async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Promise<Version | typeof TOKEN_REVOKED> {
   const { db } = plan;
   const ns = db.prefix;
-  const { value, versionstamp } = await writeTransaction(db.kv, async (tx, attempt) => {
+  const written = await writeTransaction(db.kv, async (tx, attempt) => {
     const reader = tx.snapshot();
     // Page level: read the pages with conflicts, the last write version without (every commit writes it).
     // Database level: the last write version with a conflict.
@@ -296,8 +296,17 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     if (token) tx.clear(tokenKey(ns, token));
     return undefined;
   });
-  if (value !== undefined) return value;
-  return versionFromBytes(versionstamp!);
+  if (written.value !== undefined) return written.value;
+  const version = versionFromBytes(written.versionstamp!);
+  if (written.kvVersion !== undefined && written.previousKvVersion !== undefined) {
+    noteOwnCommit(db, {
+      before: written.previousKvVersion,
+      after: written.kvVersion,
+      head: version,
+      pages: plan.writes.map((w) => w.page),
+    });
+  }
+  return version;
 }
 
 /**

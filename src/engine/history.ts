@@ -72,14 +72,37 @@ export interface HeadCheck {
   readVersion: bigint;
 }
 
+/** A commit made through a DatabaseRef, as the kv reported it (embedded stores only). */
+interface OwnCommit {
+  /** The store's version just before the commit, and the commit's: nothing else committed in between. */
+  before: bigint;
+  after: bigint;
+  head: Version;
+  changed: number[] | 'all';
+}
+
+/** The last commit made through each DatabaseRef: lets the next head check skip the store (headAndChanges). */
+const ownCommits = new WeakMap<DatabaseRef, OwnCommit>();
+
+/** Records a commit of `pages` (ascending) that made `head` the head at kv version `after`. */
+export function noteOwnCommit(db: DatabaseRef, commit: { before: bigint; after: bigint; head: Version; pages: number[] }): void {
+  const changed = commit.pages.length > MAX_CHANGED_PAGES ? 'all' : commit.pages;
+  ownCommits.set(db, { before: commit.before, after: commit.after, head: commit.head, changed });
+}
+
 /**
  * The head, and the pages changed in (since, head] as `changes` answers them, in one kv transaction:
  * a connection's check at the start of every transaction. Without `since`, only the head.
  * `sinceReadVersion`: a kv read version at which `since` was the head; while the store has not moved
- * from it (no commit to any database), nothing else is read.
+ * from it (no commit to any database), nothing else is read. Nor is anything read when the only commit
+ * since then is this DatabaseRef's own last one and the store is still at it: its pages are the changes.
  */
 export async function headAndChanges(db: DatabaseRef, since?: Version, sinceReadVersion?: bigint): Promise<HeadCheck> {
   const from = since === undefined ? undefined : parseVersion(since);
+  const own = ownCommits.get(db);
+  if (from !== undefined && own !== undefined && own.before === sinceReadVersion && storeVersionSync(db) === own.after) {
+    return { head: own.head, changed: own.changed === 'all' ? 'all' : [...own.changed], readVersion: own.after };
+  }
   return readTransaction(db.kv, async (tx) => {
     const readVersion = await tx.getReadVersion();
     if (from !== undefined && readVersion === sinceReadVersion) return { head: from, changed: [], readVersion };

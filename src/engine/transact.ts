@@ -12,6 +12,9 @@ export interface Written<T> {
   value: T;
   /** Absent when the body wrote nothing. */
   versionstamp?: Uint8Array;
+  /** The kv commit version and, on embedded stores, the store's version just before it (CommitResult). */
+  kvVersion?: bigint;
+  previousKvVersion?: bigint;
 }
 
 export interface Attempt {
@@ -29,7 +32,13 @@ export async function writeTransaction<T>(
     try {
       const value = await body(tx, attempt);
       const result = await tx.commit();
-      return result.versionstamp ? { value, versionstamp: result.versionstamp } : { value };
+      if (!result.versionstamp) return { value };
+      return {
+        value,
+        versionstamp: result.versionstamp,
+        ...(result.version !== undefined ? { kvVersion: result.version } : {}),
+        ...(result.previousVersion !== undefined ? { previousKvVersion: result.previousVersion } : {}),
+      };
     } catch (err) {
       if (isMaybeCommitted(err)) attempt.maybeCommitted = true;
       await retryOrCancel(tx, err);

@@ -29,7 +29,15 @@ import { ErrorCode, KvError } from './errors.ts';
 import { hasConflict, pruneBefore, recordWrites } from './lmdb-conflict-log.ts';
 import { lmdbRange, storedKey, userKey } from './lmdb-keys.ts';
 import { HORIZON_KEY, openLmdbStore, VERSION_KEY, type LmdbStore } from './lmdb-store.ts';
-import { resolveCommit, type CommitRequest, type Mutation, type ResolverTarget, type Storage, type StorageSnapshot } from './storage.ts';
+import {
+  resolveCommit,
+  type CommitRequest,
+  type Committed,
+  type Mutation,
+  type ResolverTarget,
+  type Storage,
+  type StorageSnapshot,
+} from './storage.ts';
 import { LIMITS, VERSIONSTAMP_BYTES, type Bytes, type KeyValue, type Kv, type RangeOptions } from './types.ts';
 
 export interface LmdbStorageOptions {
@@ -39,7 +47,7 @@ export interface LmdbStorageOptions {
 
 interface PendingCommit {
   request: CommitRequest;
-  resolve: (result: { version: bigint; batchOrder: number }) => void;
+  resolve: (result: Committed) => void;
   reject: (err: unknown) => void;
 }
 
@@ -136,7 +144,7 @@ export class LmdbStorage implements Storage {
     return (meta.getBinaryFast(VERSION_KEY) as Buffer).readBigUInt64BE(0);
   }
 
-  async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
+  async commit(request: CommitRequest): Promise<Committed> {
     this.#checkOpen();
     this.#checkKeySizes(request.mutations);
     return new Promise((resolve, reject) => {
@@ -159,7 +167,7 @@ export class LmdbStorage implements Storage {
       const c = batch[0]!;
       const attempt = this.#attempt(c.request);
       try {
-        c.resolve({ version: this.store.env.transactionSync(attempt.run), batchOrder: 0 });
+        c.resolve(this.store.env.transactionSync(attempt.run));
       } catch (err) {
         c.reject(attempt.failure(err));
       }
@@ -168,7 +176,7 @@ export class LmdbStorage implements Storage {
     const done = batch.map(async (c) => {
       const attempt = this.#attempt(c.request);
       try {
-        c.resolve({ version: await this.store.env.childTransaction(attempt.run), batchOrder: 0 });
+        c.resolve(await this.store.env.childTransaction(attempt.run));
       } catch (err) {
         c.reject(attempt.failure(err));
       }
@@ -178,13 +186,13 @@ export class LmdbStorage implements Storage {
   }
 
   /** One commit's body for a write transaction, and how to report its failure. */
-  #attempt(request: CommitRequest): { run: () => bigint; failure: (err: unknown) => unknown } {
+  #attempt(request: CommitRequest): { run: () => Committed; failure: (err: unknown) => unknown } {
     let applied = false;
     return {
       run: () => {
-        const version = resolveCommit(request, this.#target, this.#now());
+        const committed = resolveCommit(request, this.#target, this.#now());
         applied = true;
-        return version;
+        return committed;
       },
       // The body ran to the end, so LMDB's commit itself failed (e.g. an I/O error while syncing).
       failure: (err) =>

@@ -10,7 +10,15 @@ import { firstIndex, rangeListsIntersect } from './conflict-ranges.ts';
 import { SortedEntries } from './sorted-entries.ts';
 import { createEmbeddedKv, type EmbeddedKvOptions } from './embedded.ts';
 import { ErrorCode, KvError } from './errors.ts';
-import { resolveCommit, type CommitRequest, type KeyRange, type Storage, type StorageSnapshot } from './storage.ts';
+import {
+  resolveCommit,
+  type CommitRequest,
+  type Committed,
+  type KeyRange,
+  type ResolverTarget,
+  type Storage,
+  type StorageSnapshot,
+} from './storage.ts';
 import type { Bytes, KeyValue, Kv, RangeOptions } from './types.ts';
 import { LIMITS } from './types.ts';
 
@@ -85,32 +93,33 @@ export class MemoryStorage implements Storage {
     return this.#version;
   }
 
-  async commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }> {
+  async commit(request: CommitRequest): Promise<Committed> {
     this.#assertOpen();
-    const touched = new Set<Entry>();
-    const version = resolveCommit(
-      request,
-      {
-        lastVersion: () => this.#version,
-        horizon: () => this.#horizon,
-        writtenAfter: (readVersion, reads) => {
-          for (let i = firstIndex(this.#log, (e) => e.version > readVersion); i < this.#log.length; i++) {
-            if (rangeListsIntersect(reads, this.#log[i]!.writes)) return true;
-          }
-          return false;
-        },
-        set: (key, value, v) => this.#write(key, value, v, touched),
-        clearRange: (begin, end, v) => this.#clear(begin, end, v, touched),
-        finish: (v, writes) => {
-          this.#version = v;
-          this.#log.push({ version: v, writes: [...writes] });
-          this.#prune(v, touched);
-        },
-      },
-      this.#now(),
-    );
-    return { version, batchOrder: 0 };
+    this.#touched.clear();
+    return resolveCommit(request, this.#target, this.#now());
   }
+
+  /** Entries the commit in progress wrote (#prune drops the versions of theirs no snapshot can read). */
+  readonly #touched = new Set<Entry>();
+
+  /** The resolver's view of the store (one object for every commit: commits run one at a time). */
+  readonly #target: ResolverTarget = {
+    lastVersion: () => this.#version,
+    horizon: () => this.#horizon,
+    writtenAfter: (readVersion, reads) => {
+      for (let i = firstIndex(this.#log, (e) => e.version > readVersion); i < this.#log.length; i++) {
+        if (rangeListsIntersect(reads, this.#log[i]!.writes)) return true;
+      }
+      return false;
+    },
+    set: (key, value, v) => this.#write(key, value, v, this.#touched),
+    clearRange: (begin, end, v) => this.#clear(begin, end, v, this.#touched),
+    finish: (v, writes) => {
+      this.#version = v;
+      this.#log.push({ version: v, writes: [...writes] });
+      this.#prune(v, this.#touched);
+    },
+  };
 
   async close(): Promise<void> {
     this.#closed = true;

@@ -65,8 +65,15 @@ export interface Storage {
    * (max(last + 1, ms * 1000): monotonic, ~1e6 per second) once durable. The caller hands over the
    * request's bytes: it must not change them afterwards (the memory store keeps them, uncopied).
    */
-  commit(request: CommitRequest): Promise<{ version: bigint; batchOrder: number }>;
+  commit(request: CommitRequest): Promise<Committed>;
   close(): Promise<void>;
+}
+
+export interface Committed {
+  version: bigint;
+  batchOrder: number;
+  /** The store's version just before this commit: nothing else committed between the two. */
+  previousVersion: bigint;
 }
 
 /** Versions per millisecond: FoundationDB advances about 1e6 versions per second. */
@@ -96,8 +103,9 @@ export interface ResolverTarget {
  * not "too old"), with 1020 when a read range was written by a newer commit; otherwise assigns the
  * version (max(last + 1, ms * 1000)), applies the mutations with the versionstamp substituted and
  * records the write ranges (each versionstamped key's final key included). Throws before writing.
+ * Returns the version with the one before it.
  */
-export function resolveCommit(request: CommitRequest, target: ResolverTarget, nowMs: number): bigint {
+export function resolveCommit(request: CommitRequest, target: ResolverTarget, nowMs: number): Committed {
   const reads = normalizeRanges(request.readConflicts);
   if (reads.length > 0) {
     if (request.readVersion < target.horizon()) {
@@ -107,7 +115,8 @@ export function resolveCommit(request: CommitRequest, target: ResolverTarget, no
       throw new KvError(ErrorCode.notCommitted, 'a key this transaction read was written by a newer commit');
     }
   }
-  const next = target.lastVersion() + 1n;
+  const previousVersion = target.lastVersion();
+  const next = previousVersion + 1n;
   const wall = BigInt(Math.floor(nowMs)) * VERSIONS_PER_MS;
   const version = next > wall ? next : wall;
   const stamp = versionstamp(version, 0);
@@ -132,5 +141,5 @@ export function resolveCommit(request: CommitRequest, target: ResolverTarget, no
     }
   }
   target.finish(version, normalizeRanges(writes));
-  return version;
+  return { version, batchOrder: 0, previousVersion };
 }

@@ -180,10 +180,10 @@ export class EmbeddedTransaction implements KvTransaction {
         );
       }
       const readVersion = this.#readVersion ?? this.#currentVersion();
-      const { version, batchOrder } = await this.#storage.commit({ readVersion, readConflicts, writeConflicts, mutations });
+      const { version, batchOrder, previousVersion } = await this.#storage.commit({ readVersion, readConflicts, writeConflicts, mutations });
       if (this.#state === 'committing') this.#state = 'committed';
       this.#releaseSnapshot();
-      return { versionstamp: versionstamp(version, batchOrder), version };
+      return { versionstamp: versionstamp(version, batchOrder), version, previousVersion };
     } catch (err) {
       if (this.#state === 'committing') this.#state = 'open';
       throw err;

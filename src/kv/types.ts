@@ -28,6 +28,11 @@ export interface CommitResult {
   versionstamp?: Bytes;
   /** The commit version; absent for a read-only transaction. */
   version?: bigint;
+  /**
+   * Embedded stores: the store's version just before this commit (nothing else committed in between),
+   * so a caller that knew the store at that version knows it now without reading. Absent on FoundationDB.
+   */
+  previousVersion?: bigint;
 }
 
 /** Reads that add no read-conflict ranges but still see the transaction's own writes. */

@@ -41,5 +41,45 @@ for (const backend of backends) {
       const v1 = await commitPages(db, { snapshot: v0, pages: pages([4, 1]) });
       expect(await headAndChanges(db, v0, unmoved.readVersion)).toMatchObject({ head: v1, changed: [4] });
     });
+
+    /** `db` through a kv that counts the transactions created. */
+    const counted = () => {
+      const counter = { transactions: 0 };
+      const ref: DatabaseRef = {
+        ...db,
+        kv: { ...kv, createTransaction: (options) => (counter.transactions++, kv.createTransaction(options)) },
+      };
+      return { ref, counter };
+    };
+
+    it("after the ref's own commit, with nothing else committed, answers without reading what the store says", async () => {
+      const { ref, counter } = counted();
+      const v0 = await head(ref);
+      const before = await headAndChanges(ref, v0);
+      const v1 = await commitPages(ref, { snapshot: v0, pages: pages([6, 1], [2, 2]) });
+      counter.transactions = 0;
+      const check = await headAndChanges(ref, v0, before.readVersion);
+      if (kv.committedVersionSync) expect(counter.transactions).toBe(0);
+      // What a check through another ref (which knows of no commit) reads from the store.
+      const read = await headAndChanges(db, v0, before.readVersion);
+      expect(check).toEqual(read);
+      expect(check).toMatchObject({ head: v1, changed: [2, 6] });
+    });
+
+    it('reads the store when another commit landed before or after its own', async () => {
+      const { ref } = counted();
+      const v0 = await head(ref);
+      const before = await headAndChanges(ref, v0);
+      // Another connection commits first: the own commit's predecessor is not the version checked.
+      const other = await commitPages(db, { snapshot: v0, pages: pages([5, 1]) });
+      const v1 = await commitPages(ref, { snapshot: other, pages: pages([6, 1]) });
+      expect(await headAndChanges(ref, v0, before.readVersion)).toMatchObject({ head: v1, changed: [5, 6] });
+
+      const again = await headAndChanges(ref, v1);
+      const v2 = await commitPages(ref, { snapshot: v1, pages: pages([7, 1]) });
+      // And one after the own commit: the store moved past it.
+      const later = await commitPages(db, { snapshot: v2, pages: pages([8, 1]) });
+      expect(await headAndChanges(ref, v1, again.readVersion)).toMatchObject({ head: later, changed: [7, 8] });
+    });
   });
 }
