@@ -38,9 +38,14 @@ const HEADER_BYTES = MAGIC.length + 32 + 4 + 32;
 /** How this process's SQLite code was obtained (tests, benchmarks). */
 export const codeCacheStats = { loaded: 0, rejected: 0 };
 
-/** The cache file for this V8 and CPU architecture (V8 checks the rest: CPU features and flags). */
-export function codeCacheFile(dir: string): string {
-  return join(dir, `wa-sqlite-async-${process.versions.v8}-${process.arch}.code`);
+/**
+ * The cache file for this V8, CPU architecture and V8 flags (V8 takes code only from a process with the
+ * same flags: one file per set of flags, so processes run with different flags do not overwrite each
+ * other's). V8 checks the rest itself (CPU features).
+ */
+export function codeCacheFile(dir: string, v8Flags: readonly string[] = processV8Flags()): string {
+  const flags = v8Flags.length === 0 ? '' : `-${sha256(Buffer.from(v8Flags.join(' '))).toString('hex').slice(0, 12)}`;
+  return join(dir, `wa-sqlite-async-${process.versions.v8}-${process.arch}${flags}.code`);
 }
 
 /** Runs `body` as JavaScript with V8's natives syntax on (off again after, unless the process runs with it). */
@@ -130,35 +135,42 @@ const BUILDER = fileURLToPath(new URL(`./wasm-code-cache-builder${extname(fileUR
 
 /** Options with a value in the next argument that the builder gets too: module loaders (TypeScript sources). */
 const LOADER_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
-/** V8 flags the builder gets too: V8 keys the code to a hash of its flags. */
+/** V8 flags that may be on a Node command line and change V8's flag hash (--expose-gc does). */
 const V8_FLAG = /^--(no-)?(wasm|experimental-wasm|liftoff|max-old-space-size|max-semi-space-size|stack-size|expose[-_]gc)/;
 
-/** This process's loaders and V8 flags; nothing else (not -e, --watch, --test, debuggers, profilers). */
-function builderExecArgv(): string[] {
-  const own: string[] = [];
+/** The V8 flags of this process's command line that V8 keys compiled code to. */
+function processV8Flags(): string[] {
+  return process.execArgv.filter((a) => V8_FLAG.test(a));
+}
+
+/** This process's module loaders, then `v8Flags`; nothing else (not -e, --watch, --test, debuggers, profilers). */
+function builderExecArgv(v8Flags: readonly string[]): string[] {
+  const loaders: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (LOADER_OPTIONS.has(a) && i + 1 < argv.length) own.push(a, argv[++i]!);
-    else if (V8_FLAG.test(a) || [...LOADER_OPTIONS].some((o) => a.startsWith(`${o}=`))) own.push(a);
+    if (LOADER_OPTIONS.has(a) && i + 1 < argv.length) loaders.push(a, argv[++i]!);
+    else if ([...LOADER_OPTIONS].some((o) => a.startsWith(`${o}=`))) loaders.push(a);
   }
   // Running from TypeScript sources: the builder needs a TypeScript loader.
-  return BUILDER.endsWith('.ts') && !own.some((a) => a.includes('tsx')) ? ['--import', 'tsx', ...own] : own;
+  if (BUILDER.endsWith('.ts') && !loaders.some((a) => a.includes('tsx'))) loaders.push('--import', 'tsx');
+  return [...loaders, ...v8Flags];
 }
 
 /**
  * Builds the cache file in `dir` in a child process (a few seconds of CPU: the first query's functions
- * are compiled with TurboFan) and resolves with its path.
+ * are compiled with TurboFan) and resolves with its path. `v8Flags`: the V8 flags on the command line of
+ * the processes that will load it (default: this process's, as in process.execArgv).
  */
-export function buildWasmCodeCache(dir: string): Promise<string> {
+export function buildWasmCodeCache(dir: string, v8Flags: readonly string[] = processV8Flags()): Promise<string> {
   mkdirSync(dir, { recursive: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...builderExecArgv(), BUILDER, dir], { stdio: ['ignore', 'ignore', 'pipe'], env: withoutCacheEnv() });
+    const child = spawn(process.execPath, [...builderExecArgv(v8Flags), BUILDER, dir], { stdio: ['ignore', 'ignore', 'pipe'], env: withoutCacheEnv() });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) =>
-      code === 0 ? resolve(codeCacheFile(dir)) : reject(new Error(`building the wasm code cache in ${dir} failed (exit ${code ?? signal}): ${stderr.trim().slice(-2000)}`)),
+      code === 0 ? resolve(codeCacheFile(dir, v8Flags)) : reject(new Error(`building the wasm code cache in ${dir} failed (exit ${code ?? signal}): ${stderr.trim().slice(-2000)}`)),
     );
   });
 }
@@ -187,7 +199,7 @@ function startBackgroundBuild(dir: string): void {
       // no marker
     }
     closeSync(openSync(marker, 'wx')); // one builder at a time; the builder removes it
-    const child = spawn(process.execPath, [...builderExecArgv(), BUILDER, dir, marker], { stdio: 'ignore', detached: true, env: withoutCacheEnv() });
+    const child = spawn(process.execPath, [...builderExecArgv(processV8Flags()), BUILDER, dir, marker], { stdio: 'ignore', detached: true, env: withoutCacheEnv() });
     child.on('error', () => {});
     child.unref();
   } catch {

@@ -6,6 +6,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+/** The V8 flags bench children run with (a wasm code cache for them is built with the same: V8 checks). */
+export const CHILD_V8_FLAGS = ['--expose-gc'];
 
 export interface ChildReply {
   id: number;
@@ -20,8 +22,9 @@ export class BenchChild {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private exited: Error | undefined;
 
-  constructor() {
-    this.proc = fork(CHILD, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** `env`: added to this process's environment for the child. */
+  constructor(env: Record<string, string> = {}) {
+    this.proc = fork(CHILD, [], { execArgv: ['--import', 'tsx', ...CHILD_V8_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
     this.proc.on('message', (msg: ChildReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -55,9 +58,9 @@ export class BenchChild {
   }
 }
 
-/** Runs one task in a fresh child and closes it. */
-export async function inFreshChild<T>(task: string, args: Record<string, unknown>): Promise<T> {
-  const child = new BenchChild();
+/** Runs one task in a fresh child (with `env` added to its environment) and closes it. */
+export async function inFreshChild<T>(task: string, args: Record<string, unknown>, env: Record<string, string> = {}): Promise<T> {
+  const child = new BenchChild(env);
   try {
     return await child.call<T>(task, args);
   } finally {

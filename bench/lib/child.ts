@@ -7,6 +7,7 @@ import type { Conn, DbLocation } from './types.ts';
 import { writerLoop, type WriterPattern } from '../workloads/writers.ts';
 import { openMany } from '../workloads/many-dbs.ts';
 import { profiled } from './profiler.ts';
+import { codeCacheStats } from '../../vfs/wasm-code-cache.ts';
 
 let conn: Conn | undefined;
 
@@ -14,12 +15,13 @@ type Args = Record<string, unknown>;
 const tasks: Record<string, (a: Args) => Promise<unknown>> = {
   /**
    * Open an existing database and run its first query; the imports above are already loaded. With
-   * `profile` (a file name, from bench/profile-cold-open.ts): a CPU profile of the timed part.
+   * `profile` (a file name, from bench/profile-cold-open.ts): a CPU profile of the timed part. Also says
+   * whether SQLite's code came from the wasm code cache (MVDB_WASM_CODE_CACHE).
    */
   async 'cold-open'(a) {
     const sys = getSystem(a.system as string);
     await sys.preload?.();
-    const timed = async (): Promise<{ openMs: number; queryMs: number }> => {
+    const timed = async (): Promise<{ openMs: number; queryMs: number; codeFromCache: boolean }> => {
       const t0 = performance.now();
       const c = await sys.open(a.loc as DbLocation);
       const t1 = performance.now();
@@ -27,7 +29,7 @@ const tasks: Record<string, (a: Args) => Promise<unknown>> = {
       const t2 = performance.now();
       if (row === undefined) throw new Error('cold-open: the first query found no row');
       await c.close();
-      return { openMs: t1 - t0, queryMs: t2 - t1 };
+      return { openMs: t1 - t0, queryMs: t2 - t1, codeFromCache: codeCacheStats.loaded > 0 };
     };
     return typeof a.profile === 'string' ? profiled(a.profile, timed) : timed();
   },

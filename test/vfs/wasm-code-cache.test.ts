@@ -41,8 +41,9 @@ describe('wasm code cache', { timeout: 120_000 }, () => {
   let compiled: ChildResult;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mvdb-code-cache-'));
-    file = codeCacheFile(dir);
-    [compiled] = await Promise.all([runChild(), buildWasmCodeCache(dir)]);
+    // For the children's V8 flags (none), whatever flags this test process runs with.
+    file = codeCacheFile(dir, []);
+    [compiled] = await Promise.all([runChild(), buildWasmCodeCache(dir, [])]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
