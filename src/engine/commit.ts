@@ -8,15 +8,16 @@
  *    a commit whose token is gone may reference deleted content and starts over instead of publishing.
  * 2. One kv transaction checks the token and conflicts and writes everything that makes the commit
  *    visible: the page-index entries (versionstamped keys), the last write version with the idempotency
- *    key, the changelog entry (which carries the idempotency key too) and the time-index entry.
+ *    key and the commit's time, the changelog entry (which carries the idempotency key too) and the
+ *    time-index entry.
  */
 
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, keyAfter, prefixEnd, toHex, u64be } from '../kv/bytes.ts';
-import type { KvReader, KvTransaction } from '../kv/types.ts';
+import type { Bytes, KvReader, KvTransaction } from '../kv/types.ts';
 import { encodeChangelogEntry, idempotencyKeyOfEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
 import { chunkContents, contentOf, hashPage, pageBytesOf, uploadChunk, uploadChunks, writeContent, type Content } from './content.ts';
-import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
+import { headOf, lastWriteTime, readWatermark, type DatabaseRef } from './databases.ts';
 import {
   CommitInterruptedError,
   CommitTooLargeError,
@@ -200,7 +201,7 @@ async function checkSnapshot(
   watermarkReader: KvReader,
   lastWriteReader: KvReader,
   plan: Plan,
-): Promise<void> {
+): Promise<Bytes | undefined> {
   const latest = versionOfReadVersion(await tx.getReadVersion());
   if (plan.snapshot > latest) throw new FutureVersionError(plan.snapshot, latest);
   const [watermark, lastWrite] = await Promise.all([
@@ -210,6 +211,7 @@ async function checkSnapshot(
   if (plan.snapshot < watermark) throw new VersionTooOldError(plan.snapshot, watermark);
   const head = headOf(plan.db, lastWrite);
   if (plan.snapshot > head) throw new ConflictError('head-moved-back', [], head, plan.snapshot);
+  return lastWrite;
 }
 
 /**
@@ -253,10 +255,9 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     const lastWriteReader = plan.readSet ? reader : tx;
     // Only after a maybe-committed attempt can this commit already be in the store.
     const landed = attempt.maybeCommitted ? findLanded(tx, plan) : undefined;
-    const [earlier, tokenValue, lastTime] = await Promise.all([
+    const [earlier, tokenValue, lastWrite] = await Promise.all([
       landed,
       token ? tx.get(tokenKey(ns, token)) : undefined,
-      reader.getRange(timePrefix(ns), prefixEnd(timePrefix(ns)), { limit: 1, reverse: true }),
       // The watermark with a conflict: a deleted database or a moved watermark stops this commit.
       checkSnapshot(tx, tx, lastWriteReader, plan),
       checkConflicts(tx, lastWriteReader, plan),
@@ -265,16 +266,17 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
       // once GC moved the watermark up to it: report that commit.
       if (landed === undefined || !(err instanceof ConflictError || err instanceof VersionTooOldError)) throw err;
       const version = await landed;
-      if (version !== undefined) return [version, undefined, []] as const;
+      if (version !== undefined) return [version, undefined, undefined] as const;
       throw err;
     });
     if (earlier !== undefined) return earlier;
     if (token && tokenValue === undefined) return TOKEN_REVOKED;
 
-    const now = Math.max(Date.now(), lastTime[0] ? timeOfKey(db, lastTime[0][0]) : 0);
+    // Commit times never go back, so the time index stays in version order (versionAt relies on it).
+    const now = Math.max(Date.now(), lastWriteTime(lastWrite) ?? (await lastIndexedTime(reader, db)));
     if (inline) for (const content of plan.contents) writeContent(tx, ns, content, now);
     for (const { page, hash } of plan.writes) tx.setVersionstampedKey(pagePrefix(ns, page), EMPTY, hash);
-    tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey);
+    tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey, u64be(BigInt(now)));
     // No record of its own: the key travels in the changelog entry, and this write conflict makes a retry
     // that looks for it (findLanded) fail if this attempt lands after the retry read.
     const idempotency = idempotencyKey(ns, plan.idempotencyKey);
@@ -307,6 +309,12 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     });
   }
   return version;
+}
+
+/** The newest time-index entry's time (0 when none): for last write values that carry no time. */
+async function lastIndexedTime(reader: KvReader, db: DatabaseRef): Promise<number> {
+  const [last] = await reader.getRange(timePrefix(db.prefix), prefixEnd(timePrefix(db.prefix)), { limit: 1, reverse: true });
+  return last ? timeOfKey(db, last[0]) : 0;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Databases: names -> namespaces. Create, open, list, delete, and the per-namespace state every call checks. */
 
 import { randomBytes } from 'node:crypto';
-import { bytesEqual, concatBytes, fromHex, keyAfter, utf8 } from '../kv/bytes.ts';
+import { bytesEqual, concatBytes, fromHex, keyAfter, readU64be, utf8 } from '../kv/bytes.ts';
 import type { Bytes, Kv, KvReader, KvTransaction } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
 import {
@@ -327,15 +327,20 @@ export function checkPinnable(db: DatabaseRef, version: Version, watermark: Vers
   }
 }
 
-/** The last write version's value: idempotency key(16) ‖ version(10). */
-function decodeLastWrite(value: Bytes | undefined): { key: Uint8Array; version: Version } | undefined {
-  if (value === undefined) return undefined;
-  return { key: copyBytes(value, 0, 16), version: versionFromBytes(value.subarray(16, 26)) };
-}
+/*
+ * The last write version's value: idempotency key(16) ‖ version(10) ‖ wall time ms u64 of that commit (the
+ * time its time-index entry has; values written before the time was added end after the version).
+ */
+const LAST_WRITE_TIME_AT = 26;
 
 /** Newest committed version: the last write version, or the creation version before any commit. */
 export function headOf(db: DatabaseRef, lastWrite: Bytes | undefined): Version {
-  return decodeLastWrite(lastWrite)?.version ?? versionFromBytes(db.id);
+  return versionFromBytes(lastWrite === undefined ? db.id : lastWrite.subarray(16, LAST_WRITE_TIME_AT));
+}
+
+/** The last commit's wall time (ms) from the last write value; undefined when the value has none. */
+export function lastWriteTime(lastWrite: Bytes | undefined): number | undefined {
+  return lastWrite !== undefined && lastWrite.length >= LAST_WRITE_TIME_AT + 8 ? Number(readU64be(lastWrite, LAST_WRITE_TIME_AT)) : undefined;
 }
 
 export async function head(db: DatabaseRef): Promise<Version> {

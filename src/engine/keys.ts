@@ -5,7 +5,8 @@
  * and inside a namespace:
  *   ns ‖ 'm'                                -> metadata (JSON: page size, retention, creation time, fork base)
  *   ns ‖ 'w'                                -> GC watermark: versions before it are gone (10 bytes)
- *   ns ‖ 'v'                                -> last write version: idempotency key(16) ‖ version(10)
+ *   ns ‖ 'v'                                -> last write version: idempotency key(16) ‖ version(10) ‖
+ *                                              its wall time ms u64 (absent in values written before)
  *   ns ‖ 'p' ‖ page u32 ‖ version(10)       -> content hash of the page as of that version
  *   ns ‖ 'c' ‖ hash                         -> encoding(1) ‖ page bytes (content-addressed)
  *   ns ‖ 'd' ‖ hash                         -> last upload time, ms u64 (GC keeps fresh content)

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { contentKey } from '../../src/engine/keys.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { contentKey, lastWriteKey } from '../../src/engine/keys.ts';
 import { hashPage } from '../../src/engine/content.ts';
 import type { Kv } from '../../src/kv/types.ts';
 import {
@@ -227,6 +227,24 @@ for (const backend of backends) {
       expect(await versionAt(db, new Date(c2!.time.getTime() - 1))).toBe(v1);
       expect(await versionAt(db, c2!.time)).toBe(v2);
       expect(await versionAt(db, new Date(Date.now() + 1e6))).toBe(v2);
+    });
+
+    it('commit times never go back, also after a last write value written before it carried the time', async () => {
+      const v1 = await commitPages(db, { snapshot: await head(db), pages: pages([1, 1]) });
+      const [c1] = await log(db);
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(c1!.time.getTime() - 60_000);
+      try {
+        const v2 = await commitPages(db, { snapshot: v1, pages: pages([1, 2]) });
+        expect((await log(db, { limit: 1 }))[0]!.time).toEqual(c1!.time);
+        // The last write value as commits wrote it before: idempotency key ‖ version, no time.
+        const key = lastWriteKey(db.prefix);
+        await kv.run(async (tx) => tx.set(key, (await tx.get(key))!.slice(0, 26)));
+        const v3 = await commitPages(db, { snapshot: v2, pages: pages([1, 3]) });
+        expect((await log(db)).map((c) => [c.version, c.time.getTime()])).toEqual([v3, v2, v1].map((v) => [v, c1!.time.getTime()]));
+        expect(await versionAt(db, c1!.time)).toBe(v3);
+      } finally {
+        clock.mockRestore();
+      }
     });
 
     it('large pages work end to end', async () => {
