@@ -9,6 +9,8 @@
  * connection). A fresh autocommit statement would read exactly the same version, so results are the
  * same; SQLite skips its per-statement lock, hot-journal, change-counter and size calls into the VFS.
  * Every other call ends it first, and so does the event loop moving on: users see autocommit.
+ * Each call runs its statement to the end and resets it before it settles, so no statement of this
+ * connection is ever mid-step when a query starts or the held transaction ends.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as SQLite from '@journeyapps/wa-sqlite';
