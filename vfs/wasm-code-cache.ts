@@ -8,8 +8,8 @@
  * --allow-natives-syntax. So with MVDB_WASM_CODE_CACHE=<dir> set:
  *
  * - loading: the first module of a process comes from the cache file in <dir> when it was made by the
- *   same V8 (version, CPU features, flags: V8 checks) from the same wasm and is whole (we check both
- *   with SHA-256); anything else, or any failure, falls back to compiling as without the cache.
+ *   same V8 (version, CPU features, flags: V8 checks) from the same wasm and is whole (we check both:
+ *   lengths and CRC-32s); anything else, or any failure, falls back to compiling as without the cache.
  * - building: on a miss, a background child process (wasm-code-cache-builder.ts) compiles the
  *   functions a first query runs with TurboFan (V8's optimizing tier) and writes the file, for the next
  *   processes. Or call buildWasmCodeCache() ahead (a deploy step).
@@ -18,22 +18,24 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
+import zlib from 'node:zlib';
 
 /** The environment variable that turns the cache on: the directory of its files. */
 export const CODE_CACHE_ENV = 'MVDB_WASM_CODE_CACHE';
 
-const MAGIC = Buffer.from('mvdb-wasm-code-1');
+const MAGIC = Buffer.from('mvdb-wasm-code-2');
 /**
- * Magic; SHA-256 of the wasm the code was compiled from; length and SHA-256 of V8's serialized module;
- * that module. V8 checks its own header but not that its data is whole and unchanged (a truncated or
- * damaged file would be read past its end or run as code): we do.
+ * Magic; length and CRC-32 of the wasm the code was compiled from; length and CRC-32 of V8's serialized
+ * module; that module. V8 checks its own header but not that its data is whole and unchanged (a
+ * truncated or damaged file would be read past its end or run as code): we do. CRC-32 (zlib's, 1.5-2 ms
+ * for both here, against 4-9 ms for SHA-256) is for accidents: whoever can write the file can run code.
  */
-const HEADER_BYTES = MAGIC.length + 32 + 4 + 32;
+const HEADER_BYTES = MAGIC.length + 16;
 
 /** How this process's SQLite code was obtained (tests, benchmarks). */
 export const codeCacheStats = { loaded: 0, rejected: 0 };
@@ -44,7 +46,7 @@ export const codeCacheStats = { loaded: 0, rejected: 0 };
  * other's). V8 checks the rest itself (CPU features).
  */
 export function codeCacheFile(dir: string, v8Flags: readonly string[] = processV8Flags()): string {
-  const flags = v8Flags.length === 0 ? '' : `-${sha256(Buffer.from(v8Flags.join(' '))).toString('hex').slice(0, 12)}`;
+  const flags = v8Flags.length === 0 ? '' : `-${createHash('sha256').update(v8Flags.join(' ')).digest('hex').slice(0, 12)}`;
   return join(dir, `wa-sqlite-async-${process.versions.v8}-${process.arch}${flags}.code`);
 }
 
@@ -61,51 +63,69 @@ function nativesFunction(params: string[], body: string): ((...args: unknown[]) 
   }
 }
 
-function sha256(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(bytes).digest();
+/** zlib.crc32: Node >= 20.15; without it there is no cache (loading misses, nothing is built). */
+const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
+function fingerprint(bytes: Uint8Array): Buffer {
+  const out = Buffer.alloc(8);
+  out.writeUInt32BE(bytes.length);
+  out.writeUInt32BE(crc32!(bytes), 4);
+  return out;
 }
 
 /**
  * The module compiled from `wasm`, from the cache in `dir`; undefined when there is no usable file (then
  * one background build is started for the processes after this one). Synchronous: everything it does is
- * main-thread work (~1 ms to read, ~2 ms to hash, 10-15 ms to deserialize 4 MB), and the thread pool
- * answered reads up to 30 ms late here while other processes loaded the machine.
+ * main-thread work (read 4 MB, two CRCs, deserialize: ~15-40 ms here depending on load), and the thread
+ * pool answered reads up to 30 ms late while other processes loaded the machine.
  */
 export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Module | undefined {
-  let data: Buffer | undefined;
+  if (crc32 === undefined) return undefined;
+  const file = codeCacheFile(dir);
+  let found = false;
+  let module: WebAssembly.Module | undefined;
   try {
-    data = readFileSync(codeCacheFile(dir));
+    const fd = openSync(file, 'r');
+    found = true;
+    try {
+      const code = readCheckedCode(fd, wasm);
+      module = code === undefined ? undefined : deserialize(code, wasm);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
-    // no cache yet
+    // no file yet, or it cannot be read: compile
   }
-  const code = data === undefined ? undefined : checkedCode(data, wasm);
-  const module = code === undefined ? undefined : deserialize(code, wasm);
   if (module !== undefined) codeCacheStats.loaded++;
   else {
-    if (data !== undefined) codeCacheStats.rejected++;
+    if (found) codeCacheStats.rejected++;
     startBackgroundBuild(dir);
   }
   return module;
 }
 
-/** V8's data in a cache file, if the file is whole and was made from `wasm`. */
-function checkedCode(data: Buffer, wasm: Uint8Array): Buffer | undefined {
-  if (data.length < HEADER_BYTES || !data.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-  let at = MAGIC.length;
-  if (!data.subarray(at, (at += 32)).equals(sha256(wasm))) return undefined;
-  const length = data.readUInt32BE(at);
-  at += 4;
-  const digest = data.subarray(at, (at += 32));
-  const code = data.subarray(at);
-  return code.length === length && digest.equals(sha256(code)) ? code : undefined;
+/** V8's data in an open cache file, if the file is whole and was made from `wasm`; read into a buffer of its own (V8 takes a whole ArrayBuffer). */
+function readCheckedCode(fd: number, wasm: Uint8Array): ArrayBuffer | undefined {
+  const header = Buffer.alloc(HEADER_BYTES);
+  if (readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES || !header.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  if (!header.subarray(MAGIC.length, MAGIC.length + 8).equals(fingerprint(wasm))) return undefined;
+  const length = header.readUInt32BE(MAGIC.length + 8);
+  if (fstatSync(fd).size !== HEADER_BYTES + length) return undefined;
+  const code = new Uint8Array(length);
+  for (let at = 0; at < length; ) {
+    const n = readSync(fd, code, at, length - at, HEADER_BYTES + at);
+    if (n === 0) return undefined;
+    at += n;
+  }
+  return crc32!(code) === header.readUInt32BE(MAGIC.length + 12) ? code.buffer : undefined;
 }
 
-function deserialize(code: Uint8Array, wasm: Uint8Array): WebAssembly.Module | undefined {
+function deserialize(code: ArrayBuffer, wasm: Uint8Array): WebAssembly.Module | undefined {
   const fn = nativesFunction(['code', 'wasm'], 'return %DeserializeWasmModule(code, wasm)');
   if (fn === undefined) return undefined;
   try {
     // V8 returns undefined when the code is not for this V8 version, CPU or flags.
-    const module = fn(code.buffer.slice(code.byteOffset, code.byteOffset + code.byteLength), wasm);
+    const module = fn(code, wasm);
     return module instanceof WebAssembly.Module ? module : undefined;
   } catch {
     return undefined;
@@ -121,9 +141,8 @@ export function serializeModule(module: WebAssembly.Module): Uint8Array {
 
 /** The cache file's contents for `code` compiled from `wasm`. */
 export function cacheFileContents(wasm: Uint8Array, code: Uint8Array): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(code.length);
-  return Buffer.concat([MAGIC, sha256(wasm), length, sha256(code), code]);
+  if (crc32 === undefined) throw new Error(`the wasm code cache needs zlib.crc32 (Node >= 20.15; this is ${process.version})`);
+  return Buffer.concat([MAGIC, fingerprint(wasm), fingerprint(code), code]);
 }
 
 /** The wasm file every module is compiled from. */
