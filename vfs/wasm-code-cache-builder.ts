@@ -11,15 +11,15 @@ import v8 from 'node:v8';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import { openDatabase, openKv, type DatabaseRef } from '../src/engine/index.ts';
 import { PageStoreVfs, VFS_NAME } from './page-store-vfs.ts';
-import { cacheFileContents, codeCacheFile, serializeModule } from './wasm-code-cache.ts';
+import { cacheFileContents, codeCacheFile, processV8Flags, serializeModule } from './wasm-code-cache.ts';
 import { compiledWasm, createSqliteModule, wasmBytes } from './wasm.ts';
 
 const [dir, marker] = process.argv.slice(2);
 if (dir === undefined) throw new Error('usage: wasm-code-cache-builder.ts <dir> [build marker]');
 
 // Set at run time, not on the command line, so that they can be set back before serializing: V8 keys the
-// code to a hash of its flags, and a process that loads the cache runs with the defaults. --no-liftoff
-// also turns dynamic tiering off; both go back.
+// code to a hash of its flags, and a process that loads the cache runs with the defaults plus its command
+// line's (which this process got too). --no-liftoff also turns dynamic tiering off; both go back.
 v8.setFlagsFromString('--no-liftoff');
 
 try {
@@ -32,6 +32,7 @@ try {
   // Twice, on two connections: the second opens an existing database and reads its schema, as a cold open does.
   for (const first of [true, false]) await runOn(ref, sql(first));
   v8.setFlagsFromString('--liftoff --wasm-dynamic-tiering');
+  for (const flag of processV8Flags()) v8.setFlagsFromString(flag);
   const contents = cacheFileContents(await wasmBytes(), serializeModule(await compiledWasm()));
   const file = codeCacheFile(dir);
   const temp = `${file}.${process.pid}.tmp`;

@@ -83,6 +83,7 @@ export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Mod
   if (crc32 === undefined) return undefined;
   const file = codeCacheFile(dir);
   let found = false;
+  let rebuild = true;
   let module: WebAssembly.Module | undefined;
   try {
     const fd = openSync(file, 'r');
@@ -90,6 +91,9 @@ export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Mod
     try {
       const code = readCheckedCode(fd, wasm);
       module = code === undefined ? undefined : deserialize(code, wasm);
+      // A whole file that V8 refused (another CPU, or flags it was not built with): rebuilt at most hourly,
+      // in case a rebuild cannot fix it, so that every process does not start a builder.
+      if (code !== undefined && module === undefined) rebuild = Date.now() - fstatSync(fd).mtimeMs > REBUILD_REFUSED_MS;
     } finally {
       closeSync(fd);
     }
@@ -99,10 +103,13 @@ export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Mod
   if (module !== undefined) codeCacheStats.loaded++;
   else {
     if (found) codeCacheStats.rejected++;
-    startBackgroundBuild(dir);
+    if (rebuild) startBackgroundBuild(dir);
   }
   return module;
 }
+
+/** How old a file V8 refused must be before a process builds it again. */
+const REBUILD_REFUSED_MS = 3_600_000;
 
 /** V8's data in an open cache file, if the file is whole and was made from `wasm`; read into a buffer of its own (V8 takes a whole ArrayBuffer). */
 function readCheckedCode(fd: number, wasm: Uint8Array): ArrayBuffer | undefined {
@@ -158,7 +165,7 @@ const LOADER_OPTIONS = new Set(['--import', '--require', '-r', '--loader', '--ex
 const V8_FLAG = /^--(no-)?(wasm|experimental-wasm|liftoff|max-old-space-size|max-semi-space-size|stack-size|expose[-_]gc)/;
 
 /** The V8 flags of this process's command line that V8 keys compiled code to. */
-function processV8Flags(): string[] {
+export function processV8Flags(): string[] {
   return process.execArgv.filter((a) => V8_FLAG.test(a));
 }
 

@@ -75,6 +75,19 @@ describe('wasm code cache', { timeout: 120_000 }, () => {
     expect(rebuilt.rows).toEqual(compiled.rows);
   });
 
+  it('a whole file that V8 refuses (built for other V8 flags) is not run, nor rebuilt by every process', async () => {
+    const other = codeCacheFile(dir, ['--expose-gc']);
+    await buildWasmCodeCache(dir, ['--expose-gc']);
+    const good = readFileSync(file);
+    writeFileSync(file, readFileSync(other));
+    const result = await runChild(dir);
+    expect({ loaded: result.loaded, rejected: result.rejected }).toEqual({ loaded: 0, rejected: 1 });
+    expect(result.rows).toEqual(compiled.rows);
+    expect(existsSync(`${file}.building`)).toBe(false); // the file is new: no builder started
+    expect(readFileSync(file).equals(readFileSync(other))).toBe(true);
+    writeFileSync(file, good);
+  });
+
   it('without a file, a process compiles and leaves one for the next', async () => {
     rmSync(file);
     const first = await runChild(dir);
