@@ -50,7 +50,7 @@ export function codeCacheFile(dir: string, v8Flags: readonly string[] = processV
   return join(dir, `wa-sqlite-async-${process.versions.v8}-${process.arch}${flags}.code`);
 }
 
-/** Runs `body` as JavaScript with V8's natives syntax on (off again after, unless the process runs with it). */
+/** A function of `body`, compiled with V8's natives syntax on (off again after, unless the process runs with it). */
 function nativesFunction(params: string[], body: string): ((...args: unknown[]) => unknown) | undefined {
   const keep = process.execArgv.includes('--allow-natives-syntax');
   try {
