@@ -14,7 +14,7 @@ import { InvalidOptionError } from './errors.ts';
 
 export const MAX_LISTED_PAGES = 1000;
 export const MAX_CLIENT_TAG_BYTES = 255;
-export const IDEMPOTENCY_KEY_BYTES = 16;
+const IDEMPOTENCY_KEY_BYTES = 16;
 const FORMAT_V1 = 1;
 const FORMAT = 2;
 const ALL = 1;
