@@ -59,8 +59,13 @@ export function evaluateTargets(r: BenchResult): TargetOutcome[] {
     }
   }
 
-  const cold = find(r, 'cold-open', 'open + first query', MVDB);
-  out.push(cold === undefined ? { target: 'cold open + first query < 20 ms', measured: 'not measured' } : { target: 'cold open + first query < 20 ms', measured: `${cold.toFixed(1)} ms`, value: cold, pass: cold < 20 });
+  for (const [kase, label] of [
+    ['open + first query', 'cold open + first query < 20 ms'],
+    ['open + first query, wasm code cache', 'cold open + first query < 20 ms (opt-in MVDB_WASM_CODE_CACHE)'],
+  ] as const) {
+    const cold = find(r, 'cold-open', kase, MVDB);
+    out.push(cold === undefined ? { target: label, measured: 'not measured' } : { target: label, measured: `${cold.toFixed(1)} ms`, value: cold, pass: cold < 20 });
+  }
 
   const many = r.workloads.find((w) => w.id === 'many-dbs');
   const count = many?.description.match(/opens ([\d,]+)/)?.[1] ?? '1,000';
