@@ -254,7 +254,7 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     // Database level: the last write version with a conflict.
     const lastWriteReader = plan.readSet ? reader : tx;
     // Only after a maybe-committed attempt can this commit already be in the store.
-    const landed = attempt.maybeCommitted ? findLanded(tx, plan) : undefined;
+    const landed = attempt.maybeCommitted ? findLanded(tx, plan, attempt.landedAfter) : undefined;
     const [earlier, tokenValue, lastWrite] = await Promise.all([
       landed,
       token ? tx.get(tokenKey(ns, token)) : undefined,
@@ -319,15 +319,19 @@ async function lastIndexedTime(reader: KvReader, db: DatabaseRef): Promise<numbe
 
 /**
  * After a maybe-committed attempt: the version at which that attempt landed, found by its idempotency key
- * in the changelog after the snapshot (where it must be if it landed, unless GC trimmed it below its
- * watermark; then the snapshot is too old anyway). The key is read with a conflict: an attempt still in
- * flight that lands after this read makes this attempt fail, and the next one finds it.
+ * in the changelog after the snapshot and after `landedAfter`, the first such attempt's read version (where
+ * it must be if it landed, unless GC trimmed it below its watermark; then the snapshot is too old anyway).
+ * The bound keeps the scan to the commits of the last moments, however old the writer's snapshot is. The
+ * key is read with a conflict: an attempt still in flight that lands after this read makes this attempt
+ * fail, and the next one finds it.
  */
-async function findLanded(tx: KvTransaction, plan: Plan): Promise<Version | undefined> {
+async function findLanded(tx: KvTransaction, plan: Plan, landedAfter: bigint | undefined): Promise<Version | undefined> {
   const ns = plan.db.prefix;
   const idempotency = idempotencyKey(ns, plan.idempotencyKey);
   tx.addReadConflictRange(idempotency, keyAfter(idempotency));
-  const after = keyAfter(changelogKey(ns, versionToBytes(plan.snapshot)));
+  const bound = landedAfter === undefined ? plan.snapshot : versionOfReadVersion(landedAfter);
+  const from = bound > plan.snapshot ? bound : plan.snapshot;
+  const after = keyAfter(changelogKey(ns, versionToBytes(from)));
   for (const [key, value] of await tx.snapshot().getRange(after, prefixEnd(changelogPrefix(ns)))) {
     const carried = idempotencyKeyOfEntry(value);
     if (carried !== undefined && bytesEqual(carried, plan.idempotencyKey)) return versionFromBytes(versionSuffix(key));

@@ -16,7 +16,8 @@ import {
   INLINE_CONTENT_BYTES,
   type DatabaseRef,
 } from '../../src/engine/index.ts';
-import { tokensRange } from '../../src/engine/keys.ts';
+import { changelogPrefix, tokensRange } from '../../src/engine/keys.ts';
+import { bytesEqual } from '../../src/kv/bytes.ts';
 import { backends, freshDatabaseEachTest, Crash, pageOf, scriptedKv, type ScriptedFault } from './helpers.ts';
 
 const P = 4096;
@@ -109,6 +110,47 @@ for (const backend of backends) {
         expect(await readPages(db, [1, BIG], v1)).toEqual([big.get(1), big.get(BIG)]);
       });
     }
+
+    it('1021 on a writer with an old snapshot: the retry looks only at commits after its failed attempt', async () => {
+      const v0 = await head(db);
+      for (let i = 0; i < 30; i++) await commitPages(db, { snapshot: await head(db), pages: pagesOf(10, 1, 2000 + i) });
+      const before = await head(db);
+      // Counts the changelog entries the retry's scan returns (the only changelog range a commit reads).
+      let scanned = 0;
+      const changelog = changelogPrefix(db.prefix);
+      const { faulty } = faultyAt(1, 'unknownCommitted');
+      const counting: Kv = {
+        ...faulty,
+        createTransaction: (options) => {
+          const tx = faulty.createTransaction(options);
+          return new Proxy(tx, {
+            get(target, prop) {
+              if (prop === 'snapshot') {
+                return () => {
+                  const reader = target.snapshot();
+                  return new Proxy(reader, {
+                    get(r, q) {
+                      if (q !== 'getRange') return (Reflect.get(r, q, r) as (...a: unknown[]) => unknown).bind(r);
+                      return async (...args: Parameters<typeof reader.getRange>) => {
+                        const rows = await reader.getRange(...args);
+                        if (bytesEqual(args[0].subarray(0, changelog.length), changelog)) scanned += rows.length;
+                        return rows;
+                      };
+                    },
+                  });
+                };
+              }
+              const value = Reflect.get(target, prop, target) as unknown;
+              return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+            },
+          });
+        },
+      };
+      // Snapshot v0, 30 commits old; pages 1-2 were not written since, so no conflict.
+      const v1 = await commitPages({ ...db, kv: counting }, { snapshot: v0, pages: pagesOf(1, 2, 100), readSet: [1, 2] });
+      expect((await log(db)).map((c) => c.version).slice(0, 2)).toEqual([v1, before]);
+      expect(scanned).toBe(1); // its own entry, not the 30 after its snapshot
+    });
 
     it('GC revoking the token between the phases: the commit starts over, or gives up clearly', async () => {
       const revokeTokens = () =>
