@@ -248,13 +248,19 @@ async function checkConflicts(pageReader: KvReader, lastWriteReader: KvReader, p
 async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Promise<Version | typeof TOKEN_REVOKED> {
   const { db } = plan;
   const ns = db.prefix;
+  // The read version of this commit's last attempt, and of the first that may have landed (after a 1021):
+  // a commit version is above its read version, so that commit is newer than it (findLanded).
+  let readVersion: bigint | undefined;
+  let landedAfter: bigint | undefined;
   const written = await writeTransaction(db.kv, async (tx, attempt) => {
+    if (attempt.maybeCommitted && landedAfter === undefined) landedAfter = readVersion;
+    readVersion = undefined;
     const reader = tx.snapshot();
     // Page level: read the pages with conflicts, the last write version without (every commit writes it).
     // Database level: the last write version with a conflict.
     const lastWriteReader = plan.readSet ? reader : tx;
     // Only after a maybe-committed attempt can this commit already be in the store.
-    const landed = attempt.maybeCommitted ? findLanded(tx, plan, attempt.landedAfter) : undefined;
+    const landed = attempt.maybeCommitted ? findLanded(tx, plan, landedAfter) : undefined;
     const [earlier, tokenValue, lastWrite] = await Promise.all([
       landed,
       token ? tx.get(tokenKey(ns, token)) : undefined,
@@ -296,6 +302,7 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     );
     tx.setVersionstampedKey(timeKeyPrefix(ns, now), EMPTY, EMPTY);
     if (token) tx.clear(tokenKey(ns, token));
+    readVersion = await tx.getReadVersion(); // known already: checkSnapshot read at it
     return undefined;
   });
   if (written.value !== undefined) return written.value;

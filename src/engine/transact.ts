@@ -20,11 +20,6 @@ export interface Written<T> {
 export interface Attempt {
   /** An earlier attempt failed with a maybe-committed error (1021): it may have landed. */
   maybeCommitted: boolean;
-  /**
-   * The read version of the first such attempt, when the store told it: an attempt that landed committed
-   * after it (a commit version is always above its transaction's read version).
-   */
-  landedAfter?: bigint;
 }
 
 export async function writeTransaction<T>(
@@ -33,13 +28,9 @@ export async function writeTransaction<T>(
 ): Promise<Written<T>> {
   const tx = kv.createTransaction();
   const attempt: Attempt = { maybeCommitted: false };
-  let readVersion: bigint | undefined;
   for (;;) {
-    readVersion = undefined;
     try {
       const value = await body(tx, attempt);
-      // Known before the commit: after a 1021 it bounds where the commit can have landed (findLanded).
-      readVersion = attempt.maybeCommitted ? undefined : await tx.getReadVersion();
       const result = await tx.commit();
       if (!result.versionstamp) return { value };
       return {
@@ -49,10 +40,7 @@ export async function writeTransaction<T>(
         ...(result.previousVersion !== undefined ? { previousKvVersion: result.previousVersion } : {}),
       };
     } catch (err) {
-      if (isMaybeCommitted(err) && !attempt.maybeCommitted) {
-        attempt.maybeCommitted = true;
-        if (readVersion !== undefined) attempt.landedAfter = readVersion;
-      }
+      if (isMaybeCommitted(err)) attempt.maybeCommitted = true;
       await retryOrCancel(tx, err);
     }
   }
