@@ -18,7 +18,7 @@ import {
 } from '../../src/engine/index.ts';
 import { changelogPrefix, tokensRange } from '../../src/engine/keys.ts';
 import { bytesEqual } from '../../src/kv/bytes.ts';
-import { backends, freshDatabaseEachTest, Crash, pageOf, scriptedKv, type ScriptedFault } from './helpers.ts';
+import { backends, freshDatabaseEachTest, Crash, pageOf, scriptedKv, withMethods, type ScriptedFault } from './helpers.ts';
 
 const P = 4096;
 /** A two-phase commit (contents above the inline limit) of three upload transactions. */
@@ -123,25 +123,16 @@ for (const backend of backends) {
         ...faulty,
         createTransaction: (options) => {
           const tx = faulty.createTransaction(options);
-          return new Proxy(tx, {
-            get(target, prop) {
-              if (prop === 'snapshot') {
-                return () => {
-                  const reader = target.snapshot();
-                  return new Proxy(reader, {
-                    get(r, q) {
-                      if (q !== 'getRange') return (Reflect.get(r, q, r) as (...a: unknown[]) => unknown).bind(r);
-                      return async (...args: Parameters<typeof reader.getRange>) => {
-                        const rows = await reader.getRange(...args);
-                        if (bytesEqual(args[0].subarray(0, changelog.length), changelog)) scanned += rows.length;
-                        return rows;
-                      };
-                    },
-                  });
-                };
-              }
-              const value = Reflect.get(target, prop, target) as unknown;
-              return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          return withMethods(tx, {
+            snapshot: () => {
+              const reader = tx.snapshot();
+              return withMethods(reader, {
+                async getRange(...args: Parameters<typeof reader.getRange>) {
+                  const rows = await reader.getRange(...args);
+                  if (bytesEqual(args[0].subarray(0, changelog.length), changelog)) scanned += rows.length;
+                  return rows;
+                },
+              });
             },
           });
         },

@@ -87,16 +87,10 @@ export function twoPhaseSpy(kv: Kv, ns: Bytes): Kv & { readonly tokens: number }
   const { begin, end } = tokensRange(ns);
   let tokens = 0;
   const wrap = (tx: KvTransaction): KvTransaction =>
-    new Proxy(tx, {
-      get(target, prop) {
-        if (prop === 'set') {
-          return (key: Bytes, value: Bytes) => {
-            if (compareBytes(key, begin) >= 0 && compareBytes(key, end) < 0) tokens++;
-            target.set(key, value);
-          };
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    withMethods(tx, {
+      set(key: Bytes, value: Bytes) {
+        if (compareBytes(key, begin) >= 0 && compareBytes(key, end) < 0) tokens++;
+        tx.set(key, value);
       },
     });
   return {
@@ -166,14 +160,7 @@ export function scriptedKv(kv: Kv, script: (n: number) => ScriptStep | undefined
 
 /** A Kv whose transactions commit through `commit(tx)` (which calls tx.commit() itself, or not). */
 function interceptCommits(kv: Kv, commit: (tx: KvTransaction) => Promise<CommitResult>): Kv {
-  const wrap = (tx: KvTransaction): KvTransaction =>
-    new Proxy(tx, {
-      get(target, prop) {
-        if (prop === 'commit') return () => commit(target);
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+  const wrap = (tx: KvTransaction): KvTransaction => withMethods(tx, { commit: () => commit(tx) });
   return {
     get url() {
       return kv.url;
@@ -193,4 +180,15 @@ function interceptCommits(kv: Kv, commit: (tx: KvTransaction) => Promise<CommitR
     },
     close: () => kv.close(),
   };
+}
+
+/** `target` with some of its methods replaced; every other property read from it (methods bound to it). */
+export function withMethods<T extends object>(target: T, methods: Partial<T>): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      if (Object.hasOwn(methods, prop)) return methods[prop as keyof T];
+      const value = Reflect.get(t, prop, t) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  });
 }
