@@ -254,8 +254,7 @@ export class PageStoreVfs extends FacadeVFS {
         if (file.kind !== 'main' || file.snapshot === undefined) continue;
         if (file.lock >= VFS.SQLITE_LOCK_RESERVED) return false;
         if (this.options.pinned !== undefined) continue;
-        if (file.snapshot !== file.cache.version || file.headReadVersion === undefined) return false;
-        if (storeVersionSync(file.ref) !== file.headReadVersion) return false;
+        if (file.snapshot !== file.cache.version || !this.#headUnmoved(file)) return false;
       }
       return true;
     } catch {
@@ -274,6 +273,14 @@ export class PageStoreVfs extends FacadeVFS {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The last head check read at headReadVersion and found the cache's version as the head. A store still
+   * at that version has had no commit at all since (to any database, in any process): the head is unchanged.
+   */
+  #headUnmoved(file: MainFile): boolean {
+    return file.headReadVersion !== undefined && storeVersionSync(file.ref) === file.headReadVersion;
   }
 
   #noteVersion(name: string, version: Version): void {
@@ -592,11 +599,7 @@ export class PageStoreVfs extends FacadeVFS {
   #beginSnapshot(file: MainFile): Promise<void> | undefined {
     if (this.options.pinned !== undefined) return this.#startSnapshot(file, this.options.pinned);
     const since = file.cache.version;
-    // The last head check read at headReadVersion and found `since` as the head. A store still at that
-    // version has had no commit at all since (in any process), so the head is still `since`.
-    if (since !== undefined && file.headReadVersion !== undefined && storeVersionSync(file.ref) === file.headReadVersion) {
-      return this.#startSnapshot(file, since, []);
-    }
+    if (since !== undefined && this.#headUnmoved(file)) return this.#startSnapshot(file, since, []);
     return headAndChanges(file.ref, since, file.headReadVersion).then((check) => {
       file.headReadVersion = check.readVersion;
       return this.#startSnapshot(file, check.head, check.changed);
