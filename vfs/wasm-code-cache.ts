@@ -19,7 +19,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -150,11 +149,6 @@ export function serializeModule(module: WebAssembly.Module): Uint8Array {
 export function cacheFileContents(wasm: Uint8Array, code: Uint8Array): Buffer {
   if (crc32 === undefined) throw new Error(`the wasm code cache needs zlib.crc32 (Node >= 20.15; this is ${process.version})`);
   return Buffer.concat([MAGIC, fingerprint(wasm), fingerprint(code), code]);
-}
-
-/** The wasm file every module is compiled from. */
-export function wasmPath(): string {
-  return createRequire(import.meta.url).resolve('@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm');
 }
 
 const BUILDER = fileURLToPath(new URL(`./wasm-code-cache-builder${extname(fileURLToPath(import.meta.url))}`, import.meta.url));

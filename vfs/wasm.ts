@@ -5,10 +5,11 @@
  * Node, so it gets the instance through `instantiateWasm`.
  */
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import * as SQLite from '@journeyapps/wa-sqlite';
 import AsyncModuleFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite-async.mjs';
 import { Serializer } from './serializer.ts';
-import { CODE_CACHE_ENV, loadCachedModule, wasmPath } from './wasm-code-cache.ts';
+import { CODE_CACHE_ENV, loadCachedModule } from './wasm-code-cache.ts';
 
 /** The Emscripten module: heap views, cwrap/ccall and the raw `_sqlite3_*` exports. */
 export type EmscriptenModule = any;
@@ -26,9 +27,9 @@ export interface SqliteModule {
 let bytes: Promise<Uint8Array> | undefined;
 let compiled: Promise<WebAssembly.Module> | undefined;
 
-/** The wasm file's contents, read once per process. */
+/** The wasm file every module is compiled from, read once per process. */
 export function wasmBytes(): Promise<Uint8Array> {
-  bytes ??= readFile(wasmPath());
+  bytes ??= readFile(createRequire(import.meta.url).resolve('@journeyapps/wa-sqlite/dist/wa-sqlite-async.wasm'));
   return bytes;
 }
 
