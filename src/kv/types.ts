@@ -41,11 +41,8 @@ export interface KvReader {
   getRange(begin: Bytes, end: Bytes, options?: RangeOptions): Promise<KeyValue[]>;
 }
 
-export interface KvTransaction extends KvReader {
-  /** The version all reads see (taken on first use, then fixed). */
-  getReadVersion(): Promise<bigint>;
-  snapshot(): KvReader;
-
+/** What a transaction writes, and its conflict ranges: the same whether its reads are asynchronous or not. */
+export interface KvWrites {
   set(key: Bytes, value: Bytes): void;
   clear(key: Bytes): void;
   clearRange(begin: Bytes, end: Bytes): void;
@@ -60,7 +57,14 @@ export interface KvTransaction extends KvReader {
 
   /** Bytes of mutations and conflict ranges so far, as counted against `sizeLimit`. */
   getApproximateSize(): number;
+  /** Any later use fails with 1025 (transaction_cancelled). */
+  cancel(): void;
+}
 
+export interface KvTransaction extends KvReader, KvWrites {
+  /** The version all reads see (taken on first use, then fixed). */
+  getReadVersion(): Promise<bigint>;
+  snapshot(): KvReader;
   /** Resolves once the commit is durable. Any use of the transaction afterwards fails with 2017. */
   commit(): Promise<CommitResult>;
   /**
@@ -68,8 +72,24 @@ export interface KvTransaction extends KvReader {
    * Otherwise (or past the retry limit) reject with the error.
    */
   onError(err: unknown): Promise<void>;
-  /** Any later use fails with 1025 (transaction_cancelled). */
-  cancel(): void;
+}
+
+/** KvReader's synchronous twin: each read returns its answer. */
+export interface KvReaderSync {
+  get(key: Bytes): Bytes | undefined;
+  getRange(begin: Bytes, end: Bytes, options?: RangeOptions): KeyValue[];
+}
+
+/**
+ * A KvTransaction whose reads and commit complete before they return (embedded stores only), with the
+ * same semantics, limits and errors, thrown instead of rejected. commit() blocks the thread until the
+ * commit is durable; onError() backs off by blocking too.
+ */
+export interface KvTransactionSync extends KvReaderSync, KvWrites {
+  getReadVersion(): bigint;
+  snapshot(): KvReaderSync;
+  commit(): CommitResult;
+  onError(err: unknown): void;
 }
 
 export interface RunOptions extends TransactionOptions {}
@@ -78,6 +98,11 @@ export interface Kv {
   /** The URL this store was opened with, normalized (`memory:`, `lmdb:/abs/dir`, `fdb:<cluster file>`). */
   readonly url: string;
   createTransaction(options?: TransactionOptions): KvTransaction;
+  /**
+   * Optional (embedded stores only): a transaction that reads and commits synchronously. It may be
+   * used alongside asynchronous transactions on the same store.
+   */
+  createTransactionSync?(options?: TransactionOptions): KvTransactionSync;
   /**
    * Runs `body` in a transaction and commits it, retrying retryable errors with backoff.
    * A maybe-committed error (1021) is retried too: bodies must be idempotent (check a key they write).
