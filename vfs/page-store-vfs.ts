@@ -12,24 +12,30 @@
  * - Higher locks succeed at once: writers are optimistic.
  * - Journals and temp files live in memory.
  *
- * Async methods never throw (a rejected promise hangs SQLite): they return an
- * error code and keep the error for the driver (takeError()). They answer with
- * `ready(code)` whenever no store I/O is needed, so SQLite does not suspend
- * (sync-result.ts); only store round trips return a Promise.
+ * Methods never throw (on the Asyncify build a rejected promise hangs SQLite):
+ * they return an error code and keep the error for the driver (takeError()).
+ * The methods that may need the store are engine operations written as steps
+ * (src/engine/steps.ts), run one of two ways:
+ * - `synchronous` (wa-sqlite's sync build, embedded stores): to the end, with the
+ *   store's synchronous transactions; every method returns its code.
+ * - otherwise (Asyncify build, any store): with asynchronous transactions; a
+ *   method answers `ready(code)` when no store I/O was needed, so SQLite does not
+ *   suspend (sync-result.ts), and a Promise only for store round trips.
  */
 import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
 import * as VFS from '@journeyapps/wa-sqlite/src/VFS.js';
+import { ConflictError, storeVersionSync, type DatabaseRef, type Version } from '../src/engine/index.ts';
 import {
-  ConflictError,
-  changes,
-  commitPages,
-  head,
-  headAndChanges,
-  readPages,
-  storeVersionSync,
-  type DatabaseRef,
-  type Version,
-} from '../src/engine/index.ts';
+  changesSteps,
+  commitPagesSteps,
+  headSteps,
+  headAndChangesSteps,
+  readPagesSteps,
+  runEager,
+  runSync,
+  wait,
+  type Steps,
+} from './engine-steps-shim.ts';
 import { ReadOnlyError, UnsupportedError } from './errors.ts';
 import { MemoryFile } from './memory-file.ts';
 import { PageCache, type PageCacheBudget } from './page-cache.ts';
@@ -55,8 +61,16 @@ export const VFS_NAME = 'mvdb';
 const MAX_PATHNAME = 512;
 
 export interface PageStoreVfsOptions {
-  /** The database a main-file name stands for (the connection's own, or an ATTACHed one). */
-  resolve(name: string, create: boolean): Promise<DatabaseRef>;
+  /**
+   * The database a main-file name stands for (the connection's own, or an ATTACHed one); at once when
+   * `synchronous`.
+   */
+  resolve(name: string, create: boolean): DatabaseRef | Promise<DatabaseRef>;
+  /**
+   * Answer every call before returning, with the store's synchronous transactions: for wa-sqlite's sync
+   * build, on stores that have them (memory, lmdb). Default false: the Asyncify build, any store.
+   */
+  synchronous?: boolean;
   /** Pin every file at this version: a read-only snapshot connection. */
   pinned?: Version;
   /** Most pages the cache of one database file keeps (default: no cap of its own; the budget applies). */
@@ -169,7 +183,22 @@ export class PageStoreVfs extends FacadeVFS {
   }
 
   override hasAsyncMethod(methodName: string): boolean {
-    return ASYNC_METHODS.has(methodName);
+    return this.options.synchronous !== true && ASYNC_METHODS.has(methodName);
+  }
+
+  /**
+   * Runs a method's steps (which catch their own errors) as this VFS answers: to the end when synchronous,
+   * else up to the first store wait.
+   */
+  #answer(steps: Steps<number>): Answer<number> | number {
+    if (this.options.synchronous === true) return runSync(steps);
+    const code = runEager(steps);
+    return typeof code === 'number' ? ready(code) : code;
+  }
+
+  /** A code known at once, as this VFS answers. */
+  #settled(code: number): Answer<number> | number {
+    return this.options.synchronous === true ? code : ready(code);
   }
 
   // ---- SQLite's calls with raw pointers ------------------------------------
@@ -177,7 +206,7 @@ export class PageStoreVfs extends FacadeVFS {
   // on first use) and decodes names these methods never look at. The calls made on every statement
   // use the heap directly instead (jWrite gets a plain view: it copies at once).
 
-  xRead(pFile: number, pData: number, iAmt: number, iOffsetLo: number, iOffsetHi: number): Answer<number> {
+  xRead(pFile: number, pData: number, iAmt: number, iOffsetLo: number, iOffsetHi: number): Answer<number> | number {
     return this.#read(pFile, pData, iAmt, int64(iOffsetLo, iOffsetHi));
   }
 
@@ -290,7 +319,11 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- open / close -------------------------------------------------------
 
-  async jOpen(name: string | null, fileId: number, flags: number, pOutFlags: DataView): Promise<number> {
+  jOpen(name: string | null, fileId: number, flags: number, pOutFlags: DataView): Answer<number> | number {
+    return this.#answer(this.#open(name, fileId, flags, pOutFlags));
+  }
+
+  *#open(name: string | null, fileId: number, flags: number, pOutFlags: DataView): Steps<number> {
     try {
       if (flags & VFS.SQLITE_OPEN_WAL) {
         return this.#fail(unsupportedWal(), VFS.SQLITE_CANTOPEN);
@@ -300,7 +333,7 @@ export class PageStoreVfs extends FacadeVFS {
       }
       if (flags & VFS.SQLITE_OPEN_MAIN_DB && name !== null) {
         const create = (flags & VFS.SQLITE_OPEN_CREATE) !== 0 && this.options.pinned === undefined;
-        const ref = await this.options.resolve(name, create);
+        const ref = yield* wait(this.options.resolve(name, create));
         const file: MainFile = {
           kind: 'main',
           ref,
@@ -325,7 +358,7 @@ export class PageStoreVfs extends FacadeVFS {
           failedCommit: undefined,
         };
         // SQLite reads the header before taking any lock: have page 1 of a current version ready.
-        await this.#moveCacheTo(file, this.options.pinned ?? (await head(ref)));
+        yield* this.#moveCacheTo(file, this.options.pinned ?? (yield* headSteps(ref)));
         this.#files.set(fileId, file);
         const readOnly = this.options.pinned !== undefined;
         pOutFlags.setInt32(0, readOnly ? (flags & ~VFS.SQLITE_OPEN_READWRITE) | VFS.SQLITE_OPEN_READONLY : flags, true);
@@ -367,39 +400,39 @@ export class PageStoreVfs extends FacadeVFS {
   // ---- read / write -------------------------------------------------------
 
   /** Reads `length` bytes at file `offset` into the heap at `ptr`. */
-  #read(fileId: number, ptr: number, length: number, offset: number): Answer<number> {
+  #read(fileId: number, ptr: number, length: number, offset: number): Answer<number> | number {
     try {
       const file = this.#files.get(fileId);
-      if (file === undefined) return ready(VFS.SQLITE_IOERR_READ);
+      if (file === undefined) return this.#settled(VFS.SQLITE_IOERR_READ);
       if (file.kind === 'memory') {
         const out = this.#heap().subarray(ptr, ptr + length);
         const n = file.file.read(out, offset);
         if (n < length) {
           out.fill(0, n);
-          return ready(VFS.SQLITE_IOERR_SHORT_READ);
+          return this.#settled(VFS.SQLITE_IOERR_SHORT_READ);
         }
-        return ready(VFS.SQLITE_OK);
+        return this.#settled(VFS.SQLITE_OK);
       }
       const end = Math.min(offset + length, this.#fileSize(file));
       for (let at = offset; at < end; ) {
         const page = Math.floor(at / file.ref.pageSize) + 1;
         const bytes = this.#pageAt(file, page);
-        // A miss: the rest of the read waits for the store.
-        if (bytes === undefined) return this.#readFrom(file, ptr, length, offset, at, end);
+        // A miss: the rest of the read needs the store.
+        if (bytes === undefined) return this.#answer(this.#readFrom(file, ptr, length, offset, at, end));
         at = this.#copyPage(file, ptr, offset, at, end, page, bytes);
       }
-      return ready(this.#endRead(ptr, length, offset, end));
+      return this.#settled(this.#endRead(ptr, length, offset, end));
     } catch (error) {
-      return ready(this.#fail(error, VFS.SQLITE_IOERR_READ));
+      return this.#settled(this.#fail(error, VFS.SQLITE_IOERR_READ));
     }
   }
 
   /** #read from `at` on, after a miss on the page at `at`. */
-  async #readFrom(file: MainFile, ptr: number, length: number, offset: number, at: number, end: number): Promise<number> {
+  *#readFrom(file: MainFile, ptr: number, length: number, offset: number, at: number, end: number): Steps<number> {
     try {
       while (at < end) {
         const page = Math.floor(at / file.ref.pageSize) + 1;
-        const bytes = this.#pageAt(file, page) ?? (await this.#fetch(file, page));
+        const bytes = this.#pageAt(file, page) ?? (yield* this.#fetch(file, page));
         at = this.#copyPage(file, ptr, offset, at, end, page, bytes);
       }
       return this.#endRead(ptr, length, offset, end);
@@ -410,7 +443,7 @@ export class PageStoreVfs extends FacadeVFS {
 
   /**
    * Copies the part of `page` in [at, end) to the heap at `ptr` (which stands for file offset `offset`);
-   * returns where the page ends. The heap is looked up each time: it may have grown across an await.
+   * returns where the page ends. The heap is looked up each time: it may have grown across a store wait.
    */
   #copyPage(file: MainFile, ptr: number, offset: number, at: number, end: number, page: number, bytes: Uint8Array): number {
     const heap = this.#heap();
@@ -489,23 +522,23 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- locks: snapshots and optimistic writers ----------------------------
 
-  jLock(fileId: number, lockType: number): Answer<number> {
+  jLock(fileId: number, lockType: number): Answer<number> | number {
     const file = this.#files.get(fileId);
-    if (file?.kind !== 'main') return ready(VFS.SQLITE_OK);
-    try {
-      if (file.lock === VFS.SQLITE_LOCK_NONE && lockType >= VFS.SQLITE_LOCK_SHARED) {
-        const pending = this.#beginSnapshot(file);
-        if (pending !== undefined) {
-          return pending.then(
-            () => this.#raiseLock(file, lockType),
-            (error: unknown) => this.#fail(error, VFS.SQLITE_IOERR_LOCK),
-          );
-        }
-      }
-      return ready(this.#raiseLock(file, lockType));
-    } catch (error) {
-      return ready(this.#fail(error, VFS.SQLITE_IOERR_LOCK));
+    if (file?.kind !== 'main') return this.#settled(VFS.SQLITE_OK);
+    if (file.lock === VFS.SQLITE_LOCK_NONE && lockType >= VFS.SQLITE_LOCK_SHARED) {
+      return this.#answer(this.#lockShared(file, lockType));
     }
+    return this.#settled(this.#raiseLock(file, lockType));
+  }
+
+  /** The first lock of a transaction: its snapshot, then the lock. */
+  *#lockShared(file: MainFile, lockType: number): Steps<number> {
+    try {
+      yield* this.#beginSnapshot(file);
+    } catch (error) {
+      return this.#fail(error, VFS.SQLITE_IOERR_LOCK);
+    }
+    return this.#raiseLock(file, lockType);
   }
 
   /** Takes `lockType` once any snapshot is in place: higher locks only check what may write. Never throws. */
@@ -552,28 +585,28 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- file controls: commit points and refused pragmas ------------------
 
-  jFileControl(fileId: number, op: number, pArg: DataView): Answer<number> {
+  jFileControl(fileId: number, op: number, pArg: DataView): Answer<number> | number {
     const file = this.#files.get(fileId);
-    if (file?.kind !== 'main') return ready(VFS.SQLITE_NOTFOUND);
+    if (file?.kind !== 'main') return this.#settled(VFS.SQLITE_NOTFOUND);
     try {
       switch (op) {
         case VFS.SQLITE_FCNTL_PRAGMA:
-          return ready(this.#pragma(file, pArg));
+          return this.#settled(this.#pragma(file, pArg));
         case VFS.SQLITE_FCNTL_BEGIN_ATOMIC_WRITE:
-          return ready(VFS.SQLITE_OK);
+          return this.#settled(VFS.SQLITE_OK);
         case VFS.SQLITE_FCNTL_COMMIT_ATOMIC_WRITE:
           return this.#commit(file, 'batch');
         case VFS.SQLITE_FCNTL_ROLLBACK_ATOMIC_WRITE:
           this.#discardWrites(file);
-          return ready(VFS.SQLITE_OK);
+          return this.#settled(VFS.SQLITE_OK);
         case VFS.SQLITE_FCNTL_COMMIT_PHASETWO:
           // The journal path's commit point: SQLite sends it only when it commits, never during a rollback.
           return this.#commit(file, 'journal');
         default:
-          return ready(VFS.SQLITE_NOTFOUND);
+          return this.#settled(VFS.SQLITE_NOTFOUND);
       }
     } catch (error) {
-      return ready(this.#fail(error, SQLITE_FAILED));
+      return this.#settled(this.#fail(error, SQLITE_FAILED));
     }
   }
 
@@ -592,25 +625,19 @@ export class PageStoreVfs extends FacadeVFS {
 
   // ---- internals ----------------------------------------------------------
 
-  /**
-   * A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set.
-   * Undefined when done at once; a Promise when it needs the store.
-   */
-  #beginSnapshot(file: MainFile): Promise<void> | undefined {
-    if (this.options.pinned !== undefined) return this.#startSnapshot(file, this.options.pinned);
+  /** A new snapshot: the head (or the pinned version), the cache brought up to it, a fresh read set. */
+  *#beginSnapshot(file: MainFile): Steps<void> {
+    if (this.options.pinned !== undefined) return yield* this.#startSnapshot(file, this.options.pinned);
     const since = file.cache.version;
-    if (since !== undefined && this.#headUnmoved(file)) return this.#startSnapshot(file, since, []);
-    return headAndChanges(file.ref, since, file.headReadVersion).then((check) => {
-      file.headReadVersion = check.readVersion;
-      return this.#startSnapshot(file, check.head, check.changed);
-    });
+    if (since !== undefined && this.#headUnmoved(file)) return yield* this.#startSnapshot(file, since, []);
+    const check = yield* headAndChangesSteps(file.ref, since, file.headReadVersion);
+    file.headReadVersion = check.readVersion;
+    yield* this.#startSnapshot(file, check.head, check.changed);
   }
 
-  #startSnapshot(file: MainFile, version: Version, changed?: number[] | 'all'): Promise<void> | undefined {
-    const unchanged = this.#moveCacheTo(file, version, changed);
-    if (typeof unchanged !== 'boolean') return unchanged.then((u) => this.#snapshotAt(file, version, u));
+  *#startSnapshot(file: MainFile, version: Version, changed?: number[] | 'all'): Steps<void> {
+    const unchanged = yield* this.#moveCacheTo(file, version, changed);
     this.#snapshotAt(file, version, unchanged);
-    return undefined;
   }
 
   /** The transaction reads at `version`; `unchanged`: SQLite's own cache still matches it (#moveCacheTo). */
@@ -647,12 +674,11 @@ export class PageStoreVfs extends FacadeVFS {
    * `knownChanges`: those changes when the caller already read them.
    * True when SQLite's own cache still matches `version`: it matched the cache's version, and
    * nothing changed since but pages of our own last commit (SQLite wrote those itself).
-   * A boolean when memory sufficed; a Promise when the changes or page 1 had to be read.
    */
-  #moveCacheTo(file: MainFile, version: Version, knownChanges?: number[] | 'all'): boolean | Promise<boolean> {
+  *#moveCacheTo(file: MainFile, version: Version, knownChanges?: number[] | 'all'): Steps<boolean> {
     const { cache } = file;
     if (cache.version !== undefined && cache.version !== version && knownChanges === undefined) {
-      return changes(file.ref, cache.version, version).then((changed) => this.#moveCacheTo(file, version, changed));
+      knownChanges = yield* changesSteps(file.ref, cache.version, version);
     }
     let sqliteValid = file.sqliteValidAt !== undefined && file.sqliteValidAt === cache.version;
     if (cache.version !== version) {
@@ -676,12 +702,12 @@ export class PageStoreVfs extends FacadeVFS {
       cache.version = version;
     }
     file.ownCommit = undefined;
-    if (file.pageOne === undefined) return this.#loadPageOne(file, version).then(() => sqliteValid);
+    if (file.pageOne === undefined) yield* this.#loadPageOne(file, version);
     return sqliteValid;
   }
 
-  async #loadPageOne(file: MainFile, version: Version): Promise<void> {
-    const [bytes] = await readPages(file.ref, [1], version);
+  *#loadPageOne(file: MainFile, version: Version): Steps<void> {
+    const [bytes] = yield* readPagesSteps(file.ref, [1], version);
     this.stats.fetches++;
     this.stats.pagesFetched++;
     file.pageOne = bytes ?? emptyPageOne(file.ref.pageSize);
@@ -711,7 +737,7 @@ export class PageStoreVfs extends FacadeVFS {
   }
 
   /** A cache miss: the page and, on a sequential run, the next uncached pages, in one round trip. */
-  async #fetch(file: MainFile, page: number): Promise<Uint8Array> {
+  *#fetch(file: MainFile, page: number): Steps<Uint8Array> {
     const lastPage = headerPageCount(file.pageOne!);
     const window = file.prefetch.windowFor(page);
     const pages = [page];
@@ -719,7 +745,7 @@ export class PageStoreVfs extends FacadeVFS {
       if (!file.cache.has(next) && !file.dirty.has(next)) pages.push(next);
     }
     const version = file.cache.version!;
-    const found = await readPages(file.ref, pages, version);
+    const found = yield* readPagesSteps(file.ref, pages, version);
     this.stats.fetches++;
     this.stats.pagesFetched += pages.length;
     let result: Uint8Array | undefined;
@@ -741,24 +767,24 @@ export class PageStoreVfs extends FacadeVFS {
     return file.txSize ?? headerPageCount(file.pageOne!) * file.ref.pageSize;
   }
 
-  /** SQLite's commit point: a Promise when there is something to commit, else answered at once. */
-  #commit(file: MainFile, path: 'batch' | 'journal'): Answer<number> {
+  /** SQLite's commit point: the store is needed only when there is something to commit. */
+  #commit(file: MainFile, path: 'batch' | 'journal'): Answer<number> | number {
     if (file.failedCommit !== undefined) {
       this.#discardWrites(file);
-      return ready(this.#fail(file.failedCommit.error, file.failedCommit.code));
+      return this.#settled(this.#fail(file.failedCommit.error, file.failedCommit.code));
     }
-    if (file.dirty.size === 0) return ready(VFS.SQLITE_OK);
+    if (file.dirty.size === 0) return this.#settled(VFS.SQLITE_OK);
     const pages = this.#changedPages(file);
     if (pages.size === 0) {
       this.#endWrites(file);
-      return ready(VFS.SQLITE_OK);
+      return this.#settled(VFS.SQLITE_OK);
     }
-    return this.#commitPages(file, pages, path);
+    return this.#answer(this.#commitPages(file, pages, path));
   }
 
-  async #commitPages(file: MainFile, pages: Map<number, Uint8Array>, path: 'batch' | 'journal'): Promise<number> {
+  *#commitPages(file: MainFile, pages: Map<number, Uint8Array>, path: 'batch' | 'journal'): Steps<number> {
     try {
-      const version = await commitPages(file.ref, {
+      const version = yield* commitPagesSteps(file.ref, {
         snapshot: file.snapshot!,
         pages,
         ...(file.readSetComplete ? { readSet: file.readSet } : {}),
