@@ -14,10 +14,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, keyAfter, prefixEnd, toHex, u64be } from '../kv/bytes.ts';
-import type { Bytes, KvReader, KvTransaction } from '../kv/types.ts';
+import type { Bytes } from '../kv/types.ts';
 import { encodeChangelogEntry, idempotencyKeyOfEntry, MAX_LISTED_PAGES, validateClientTag } from './changelog.ts';
 import { chunkContents, contentOf, hashPage, pageBytesOf, uploadChunk, uploadChunks, writeContent, type Content } from './content.ts';
-import { headOf, lastWriteTime, readWatermark, type DatabaseRef } from './databases.ts';
+import { headOf, lastWriteTime, readWatermarkSteps, type DatabaseRef } from './databases.ts';
 import {
   CommitInterruptedError,
   CommitTooLargeError,
@@ -41,7 +41,8 @@ import {
   versionSuffix,
 } from './keys.ts';
 import { validatePageNumber } from './read.ts';
-import { writeTransaction } from './transact.ts';
+import { all, runAsync, wait, type AnyReader, type AnyTransaction, type Steps } from './steps.ts';
+import { writeTransactionSteps } from './transact.ts';
 import { parseVersion, versionFromBytes, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
 export interface CommitRequest {
@@ -90,21 +91,25 @@ interface Plan {
 }
 
 /** Returns the new version. Throws ConflictError on conflict. */
-export async function commitPages(db: DatabaseRef, request: CommitRequest): Promise<Version> {
+export function commitPages(db: DatabaseRef, request: CommitRequest): Promise<Version> {
+  return runAsync(commitPagesSteps(db, request));
+}
+
+export function* commitPagesSteps(db: DatabaseRef, request: CommitRequest): Steps<Version> {
   const plan = planCommit(db, request);
   if (plan.writes.length === 0) {
     // Nothing to publish: the writer's transaction is serializable at its snapshot.
-    await writeTransaction(db.kv, (tx) => checkSnapshot(tx, tx.snapshot(), tx.snapshot(), plan));
+    yield* writeTransactionSteps(db.kv, (tx) => checkSnapshot(tx, tx.snapshot(), tx.snapshot(), plan));
     return plan.snapshot;
   }
   if (plan.contents.reduce((n, c) => n + pageBytesOf(c), 0) <= INLINE_CONTENT_BYTES) {
-    return (await publish(plan, true, undefined)) as Version;
+    return (yield* publish(plan, true, undefined)) as Version;
   }
   const [first, ...rest] = chunkContents(plan.contents);
   for (let attempt = 1; attempt <= TOKEN_ATTEMPTS; attempt++) {
-    const token = await openToken(plan, first!);
-    await uploadChunks(db.kv, db.prefix, rest);
-    const outcome = await publish(plan, false, token);
+    const token = yield* openToken(plan, first!);
+    yield* uploadChunks(db.kv, db.prefix, rest);
+    const outcome = yield* publish(plan, false, token);
     if (outcome !== TOKEN_REVOKED) return outcome;
   }
   throw new CommitInterruptedError(TOKEN_ATTEMPTS);
@@ -183,30 +188,30 @@ const TOKEN_REVOKED = Symbol('token revoked');
  * commit does not upload 100 MB first), registers the token and uploads the first chunk. The token lands
  * before (or with) any content of this commit, so a GC pass that deletes any of it revokes the token.
  */
-async function openToken(plan: Plan, firstChunk: Content[]): Promise<Uint8Array> {
+function* openToken(plan: Plan, firstChunk: Content[]): Steps<Uint8Array> {
   const token = randomId();
-  await writeTransaction(plan.db.kv, async (tx) => {
+  yield* writeTransactionSteps(plan.db.kv, function* (tx) {
     const reader = tx.snapshot();
-    await checkSnapshot(tx, reader, reader, plan);
-    await checkConflicts(reader, reader, plan);
-    await uploadChunk(tx, plan.db.prefix, firstChunk);
+    yield* checkSnapshot(tx, reader, reader, plan);
+    yield* checkConflicts(reader, reader, plan);
+    yield* uploadChunk(tx, plan.db.prefix, firstChunk);
     tx.set(tokenKey(plan.db.prefix, token), u64be(BigInt(Date.now())));
   });
   return token;
 }
 
 /** The guards on a writer's snapshot: not in the future, not below the GC watermark, not above the head. */
-async function checkSnapshot(
-  tx: KvTransaction,
-  watermarkReader: KvReader,
-  lastWriteReader: KvReader,
+function* checkSnapshot(
+  tx: AnyTransaction,
+  watermarkReader: AnyReader,
+  lastWriteReader: AnyReader,
   plan: Plan,
-): Promise<Bytes | undefined> {
-  const latest = versionOfReadVersion(await tx.getReadVersion());
+): Steps<Bytes | undefined> {
+  const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
   if (plan.snapshot > latest) throw new FutureVersionError(plan.snapshot, latest);
-  const [watermark, lastWrite] = await Promise.all([
-    readWatermark(watermarkReader, plan.db),
-    lastWriteReader.get(lastWriteKey(plan.db.prefix)),
+  const [watermark, lastWrite] = yield* all([
+    readWatermarkSteps(watermarkReader, plan.db),
+    wait(lastWriteReader.get(lastWriteKey(plan.db.prefix))),
   ]);
   if (plan.snapshot < watermark) throw new VersionTooOldError(plan.snapshot, watermark);
   const head = headOf(plan.db, lastWrite);
@@ -219,13 +224,13 @@ async function checkSnapshot(
  * must not be newer than the snapshot; `pageReader` must add read conflicts so two racing committers
  * cannot both pass. Database level: nobody may have committed after the snapshot.
  */
-async function checkConflicts(pageReader: KvReader, lastWriteReader: KvReader, plan: Plan): Promise<void> {
+function* checkConflicts(pageReader: AnyReader, lastWriteReader: AnyReader, plan: Plan): Steps<void> {
   const { db, snapshot } = plan;
   if (plan.readSet) {
-    const newest = await Promise.all(
-      plan.readSet.map(async (page) => {
+    const newest = yield* all(
+      plan.readSet.map(function* (page): Steps<Version | undefined> {
         const range = pageRange(db.prefix, page);
-        const [entry] = await pageReader.getRange(range.begin, range.end, { limit: 1, reverse: true });
+        const [entry] = yield* wait(pageReader.getRange(range.begin, range.end, { limit: 1, reverse: true }));
         return entry ? versionFromBytes(versionSuffix(entry[0])) : undefined;
       }),
     );
@@ -236,50 +241,46 @@ async function checkConflicts(pageReader: KvReader, lastWriteReader: KvReader, p
     }
     return;
   }
-  const head = headOf(db, await lastWriteReader.get(lastWriteKey(db.prefix)));
+  const head = headOf(db, yield* wait(lastWriteReader.get(lastWriteKey(db.prefix))));
   if (head > snapshot) {
-    const changed = await changedPages(lastWriteReader, db, snapshot, head);
+    const changed = yield* changedPages(lastWriteReader, db, snapshot, head);
     const pages = changed === 'all' ? [] : plan.wideReadSet ? changed.filter((p) => plan.wideReadSet!.has(p)) : changed;
     throw new ConflictError('database', pages, head, snapshot);
   }
 }
 
 /** Phase two (or the only phase): one kv transaction makes the commit visible. */
-async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Promise<Version | typeof TOKEN_REVOKED> {
+function* publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Steps<Version | typeof TOKEN_REVOKED> {
   const { db } = plan;
   const ns = db.prefix;
   // The read version of this commit's last attempt, and of the first that may have landed (after a 1021):
   // a commit version is above its read version, so that commit is newer than it (findLanded).
   let readVersion: bigint | undefined;
   let landedAfter: bigint | undefined;
-  const written = await writeTransaction(db.kv, async (tx, attempt) => {
+  const written = yield* writeTransactionSteps(db.kv, function* (tx, attempt): Steps<Version | typeof TOKEN_REVOKED | undefined> {
     if (attempt.maybeCommitted && landedAfter === undefined) landedAfter = readVersion;
     readVersion = undefined;
+    // Only after a maybe-committed attempt can this commit already be in the store. Looked for before the
+    // checks: a landed commit is what a retry reports, and the checks would see it as a conflict (or as too
+    // old, once GC moved the watermark up to it).
+    if (attempt.maybeCommitted) {
+      const earlier = yield* findLanded(tx, plan, landedAfter);
+      if (earlier !== undefined) return earlier;
+    }
     const reader = tx.snapshot();
     // Page level: read the pages with conflicts, the last write version without (every commit writes it).
     // Database level: the last write version with a conflict.
     const lastWriteReader = plan.readSet ? reader : tx;
-    // Only after a maybe-committed attempt can this commit already be in the store.
-    const landed = attempt.maybeCommitted ? findLanded(tx, plan, landedAfter) : undefined;
-    const [earlier, tokenValue, lastWrite] = await Promise.all([
-      landed,
-      token ? tx.get(tokenKey(ns, token)) : undefined,
+    const [tokenValue, lastWrite] = yield* all([
+      wait(token ? tx.get(tokenKey(ns, token)) : undefined),
       // The watermark with a conflict: a deleted database or a moved watermark stops this commit.
       checkSnapshot(tx, tx, lastWriteReader, plan),
       checkConflicts(tx, lastWriteReader, plan),
-    ]).catch(async (err: unknown) => {
-      // A retry after a maybe-committed attempt that landed sees its own commit as a conflict, or as too old
-      // once GC moved the watermark up to it: report that commit.
-      if (landed === undefined || !(err instanceof ConflictError || err instanceof VersionTooOldError)) throw err;
-      const version = await landed;
-      if (version !== undefined) return [version, undefined, undefined] as const;
-      throw err;
-    });
-    if (earlier !== undefined) return earlier;
+    ]);
     if (token && tokenValue === undefined) return TOKEN_REVOKED;
 
     // Commit times never go back, so the time index stays in version order (versionAt relies on it).
-    const now = Math.max(Date.now(), lastWriteTime(lastWrite) ?? (await lastIndexedTime(reader, db)));
+    const now = Math.max(Date.now(), lastWriteTime(lastWrite) ?? (yield* lastIndexedTime(reader, db)));
     if (inline) for (const content of plan.contents) writeContent(tx, ns, content, now);
     for (const { page, hash } of plan.writes) tx.setVersionstampedKey(pagePrefix(ns, page), EMPTY, hash);
     tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey, u64be(BigInt(now)));
@@ -302,7 +303,7 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
     );
     tx.setVersionstampedKey(timeKeyPrefix(ns, now), EMPTY, EMPTY);
     if (token) tx.clear(tokenKey(ns, token));
-    readVersion = await tx.getReadVersion(); // known already: checkSnapshot read at it
+    readVersion = yield* wait(tx.getReadVersion()); // known already: checkSnapshot read at it
     return undefined;
   });
   if (written.value !== undefined) return written.value;
@@ -319,8 +320,8 @@ async function publish(plan: Plan, inline: boolean, token: Uint8Array | undefine
 }
 
 /** The newest time-index entry's time (0 when none): for last write values that carry no time. */
-async function lastIndexedTime(reader: KvReader, db: DatabaseRef): Promise<number> {
-  const [last] = await reader.getRange(timePrefix(db.prefix), prefixEnd(timePrefix(db.prefix)), { limit: 1, reverse: true });
+function* lastIndexedTime(reader: AnyReader, db: DatabaseRef): Steps<number> {
+  const [last] = yield* wait(reader.getRange(timePrefix(db.prefix), prefixEnd(timePrefix(db.prefix)), { limit: 1, reverse: true }));
   return last ? timeOfKey(db, last[0]) : 0;
 }
 
@@ -332,14 +333,14 @@ async function lastIndexedTime(reader: KvReader, db: DatabaseRef): Promise<numbe
  * key is read with a conflict: an attempt still in flight that lands after this read makes this attempt
  * fail, and the next one finds it.
  */
-async function findLanded(tx: KvTransaction, plan: Plan, landedAfter: bigint | undefined): Promise<Version | undefined> {
+function* findLanded(tx: AnyTransaction, plan: Plan, landedAfter: bigint | undefined): Steps<Version | undefined> {
   const ns = plan.db.prefix;
   const idempotency = idempotencyKey(ns, plan.idempotencyKey);
   tx.addReadConflictRange(idempotency, keyAfter(idempotency));
   const bound = landedAfter === undefined ? plan.snapshot : versionOfReadVersion(landedAfter);
   const from = bound > plan.snapshot ? bound : plan.snapshot;
   const after = keyAfter(changelogKey(ns, versionToBytes(from)));
-  for (const [key, value] of await tx.snapshot().getRange(after, prefixEnd(changelogPrefix(ns)))) {
+  for (const [key, value] of yield* wait(tx.snapshot().getRange(after, prefixEnd(changelogPrefix(ns))))) {
     const carried = idempotencyKeyOfEntry(value);
     if (carried !== undefined && bytesEqual(carried, plan.idempotencyKey)) return versionFromBytes(versionSuffix(key));
   }

@@ -5,11 +5,12 @@
 
 import * as crypto from 'node:crypto';
 import { toHex, u64be } from '../kv/bytes.ts';
-import type { Bytes, Kv, KvReader, KvTransaction } from '../kv/types.ts';
+import type { Bytes, Kv, KvWrites } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
 import { PageCorruptError } from './errors.ts';
 import { contentIndexKey, contentKey } from './keys.ts';
-import { writeTransaction } from './transact.ts';
+import { all, wait, type AnyReader, type AnyTransaction, type Steps } from './steps.ts';
+import { writeTransactionSteps } from './transact.ts';
 
 /** Content encodings (first byte of a content value). Only raw so far; room for compression and deltas. */
 const RAW = 0;
@@ -53,7 +54,7 @@ function encodeContent(bytes: Bytes): Uint8Array {
 }
 
 /** Writes content (and refreshes its upload time) inside a transaction that already exists. */
-export function writeContent(tx: KvTransaction, ns: Bytes, content: Content, now: number): void {
+export function writeContent(tx: KvWrites, ns: Bytes, content: Content, now: number): void {
   tx.set(contentKey(ns, content.hash), content.value);
   tx.set(contentIndexKey(ns, content.hash), u64be(BigInt(now)));
 }
@@ -85,8 +86,8 @@ export function chunkContents(contents: Content[]): Content[][] {
  * upload time is refreshed. The index key is read with a read conflict: if GC deletes the content after we
  * saw it, this transaction fails, and its retry writes the content again.
  */
-export async function uploadChunk(tx: KvTransaction, ns: Bytes, chunk: Content[]): Promise<void> {
-  const stored = await Promise.all(chunk.map((c) => tx.get(contentIndexKey(ns, c.hash))));
+export function* uploadChunk(tx: AnyTransaction, ns: Bytes, chunk: Content[]): Steps<void> {
+  const stored = yield* all(chunk.map((c) => wait(tx.get(contentIndexKey(ns, c.hash)))));
   const now = Date.now();
   chunk.forEach((c, i) => {
     if (stored[i] === undefined) tx.set(contentKey(ns, c.hash), c.value);
@@ -95,27 +96,27 @@ export async function uploadChunk(tx: KvTransaction, ns: Bytes, chunk: Content[]
 }
 
 /** Uploads chunks in their own kv transactions, a few at a time. */
-export async function uploadChunks(kv: Kv, ns: Bytes, chunks: Content[][]): Promise<void> {
+export function* uploadChunks(kv: Kv, ns: Bytes, chunks: Content[][]): Steps<void> {
   let next = 0;
-  const worker = async (): Promise<void> => {
+  function* worker(): Steps<void> {
     while (next < chunks.length) {
       const chunk = chunks[next++]!;
-      await writeTransaction(kv, (tx) => uploadChunk(tx, ns, chunk));
+      yield* writeTransactionSteps(kv, (tx) => uploadChunk(tx, ns, chunk));
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(UPLOADS_IN_FLIGHT, chunks.length) }, worker));
+  }
+  yield* all(Array.from({ length: Math.min(UPLOADS_IN_FLIGHT, chunks.length) }, worker));
 }
 
 /** Reads contents by hash and verifies them; `pages[i]` names the page for the error message. */
-export async function readContents(
-  reader: KvReader,
+export function* readContents(
+  reader: AnyReader,
   ns: Bytes,
   database: string,
   pageSize: number,
   hashes: Bytes[],
   pages: number[],
-): Promise<Uint8Array[]> {
-  const values = await Promise.all(hashes.map((h) => reader.get(contentKey(ns, h))));
+): Steps<Uint8Array[]> {
+  const values = yield* all(hashes.map((h) => wait(reader.get(contentKey(ns, h)))));
   return values.map((value, i) => {
     const hash = hashes[i]!;
     const bytes = value !== undefined && value[0] === RAW ? copyBytes(value, 1) : undefined;

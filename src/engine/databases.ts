@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { bytesEqual, concatBytes, fromHex, keyAfter, readU64be, utf8 } from '../kv/bytes.ts';
-import type { Bytes, Kv, KvReader, KvTransaction } from '../kv/types.ts';
+import type { Bytes, Kv, KvReader, KvTransaction, KvWrites } from '../kv/types.ts';
 import { copyBytes } from './bytes.ts';
 import {
   DatabaseExistsError,
@@ -38,7 +38,8 @@ import {
   type DatabaseMetadata,
 } from './metadata.ts';
 import { validateName } from './names.ts';
-import { readTransaction, writeTransaction } from './transact.ts';
+import { all, runAsync, runSync, wait, type AnyReader, type AnyTransaction, type Steps } from './steps.ts';
+import { readTransaction, readTransactionSteps, writeTransaction, writeTransactionSteps } from './transact.ts';
 import { ZERO_VERSION, versionFromBytes, versionToBytes, type Version } from './version.ts';
 
 /** A handle; cheap to pass around; holds no transaction. */
@@ -107,7 +108,11 @@ export function rootOfRef(db: DatabaseRef): Uint8Array {
   return db.prefix.subarray(0, db.prefix.length - db.id.length - databasesPrefix(new Uint8Array(0)).length);
 }
 
-export async function createDatabase(kv: Kv, name: string, options?: CreateOptions): Promise<DatabaseRef> {
+export function createDatabase(kv: Kv, name: string, options?: CreateOptions): Promise<DatabaseRef> {
+  return runAsync(createDatabaseSteps(kv, name, options));
+}
+
+export function* createDatabaseSteps(kv: Kv, name: string, options?: CreateOptions): Steps<DatabaseRef> {
   validateName(name);
   const metadata: DatabaseMetadata = {
     pageSize: validatePageSize(options?.pageSize ?? DEFAULT_PAGE_SIZE),
@@ -116,38 +121,40 @@ export async function createDatabase(kv: Kv, name: string, options?: CreateOptio
     forkOf: null,
     ancestors: [],
   };
-  return createNamespace(kv, rootOf(options), name, async () => ({ metadata }));
+  return yield* createNamespaceSteps(kv, rootOf(options), name, function* () {
+    return { metadata };
+  });
 }
 
 /** What a new database starts as: its metadata, and keys it needs outside its namespace (a fork's pin). */
 export interface NamespacePlan {
   metadata: DatabaseMetadata;
   /** Writes in the creating transaction; a versionstamped key written here gets the new namespace id. */
-  write?: (tx: KvTransaction) => void;
+  write?: (tx: KvWrites) => void;
 }
 
 /**
  * Creates database `name` in one kv transaction; `plan` runs inside it (so it can read, with conflicts,
  * what the new database depends on). Its namespace id is that transaction's versionstamp.
  */
-export async function createNamespace(
+export function* createNamespaceSteps(
   kv: Kv,
   root: Bytes,
   name: string,
-  plan: (tx: KvTransaction) => Promise<NamespacePlan>,
-): Promise<DatabaseRef> {
+  plan: (tx: AnyTransaction) => Steps<NamespacePlan>,
+): Steps<DatabaseRef> {
   // The token tells our own earlier attempt (after 1021) apart from someone else's database of that name.
   const token = new Uint8Array(randomBytes(TOKEN_BYTES));
   const key = nameKey(root, name);
-  const { value, versionstamp } = await writeTransaction(kv, async (tx) => {
-    const existing = await tx.get(key);
+  const { value, versionstamp } = yield* writeTransactionSteps(kv, function* (tx) {
+    const existing = yield* wait(tx.get(key));
     if (existing !== undefined) {
       if (!bytesEqual(existing.subarray(10), token)) throw new DatabaseExistsError(name);
       const id = copyBytes(existing, 0, 10);
-      const stored = await tx.get(metadataKey(namespacePrefix(root, id)));
+      const stored = yield* wait(tx.get(metadataKey(namespacePrefix(root, id))));
       return { id, metadata: decodeMetadata(stored!) };
     }
-    const { metadata, write } = await plan(tx);
+    const { metadata, write } = yield* plan(tx);
     tx.setVersionstampedValue(key, new Uint8Array(0), token);
     tx.setVersionstampedKey(databasesPrefix(root), METADATA_SUFFIX, encodeMetadata(metadata));
     tx.setVersionstampedKey(databasesPrefix(root), WATERMARK_SUFFIX, versionToBytes(ZERO_VERSION));
@@ -157,27 +164,46 @@ export async function createNamespace(
   return refOf(kv, root, name, value.id ?? versionstamp!, value.metadata);
 }
 
-/** Name -> id and metadata, or undefined when there is no such database. */
-async function lookup(
-  reader: KvReader,
+/** createNamespaceSteps with an asynchronous plan (forks). */
+export function createNamespace(
+  kv: Kv,
   root: Bytes,
   name: string,
-): Promise<{ id: Uint8Array; metadata: DatabaseMetadata } | undefined> {
-  const value = await reader.get(nameKey(root, name));
+  plan: (tx: KvTransaction) => Promise<NamespacePlan>,
+): Promise<DatabaseRef> {
+  return runAsync(createNamespaceSteps(kv, root, name, (tx) => wait(plan(tx as KvTransaction))));
+}
+
+/** Name -> id and metadata, or undefined when there is no such database. */
+function* lookup(
+  reader: AnyReader,
+  root: Bytes,
+  name: string,
+): Steps<{ id: Uint8Array; metadata: DatabaseMetadata } | undefined> {
+  const value = yield* wait(reader.get(nameKey(root, name)));
   if (value === undefined) return undefined;
   const id = copyBytes(value, 0, 10);
-  const metadata = await reader.get(metadataKey(namespacePrefix(root, id)));
+  const metadata = yield* wait(reader.get(metadataKey(namespacePrefix(root, id))));
   if (metadata === undefined) return undefined;
   return { id, metadata: decodeMetadata(metadata) };
 }
 
-export async function openDatabase(kv: Kv, name: string, options?: OpenOptions): Promise<DatabaseRef> {
+export function openDatabase(kv: Kv, name: string, options?: OpenOptions): Promise<DatabaseRef> {
+  return runAsync(openDatabaseSteps(kv, name, options));
+}
+
+/** openDatabase on the store's synchronous transactions (embedded stores; SyncUnavailableError otherwise). */
+export function openDatabaseSync(kv: Kv, name: string, options?: OpenOptions): DatabaseRef {
+  return runSync(openDatabaseSteps(kv, name, options));
+}
+
+export function* openDatabaseSteps(kv: Kv, name: string, options?: OpenOptions): Steps<DatabaseRef> {
   validateName(name);
   const root = rootOf(options);
   if (options?.pageSize !== undefined) validatePageSize(options.pageSize);
   if (options?.retentionMs !== undefined) validateRetention(options.retentionMs);
   for (;;) {
-    const found = await readTransaction(kv, (tx) => lookup(tx.snapshot(), root, name));
+    const found = yield* readTransactionSteps(kv, (tx) => lookup(tx.snapshot(), root, name));
     if (found !== undefined) {
       if (options?.pageSize !== undefined && options.pageSize !== found.metadata.pageSize) {
         throw new InvalidOptionError(
@@ -189,7 +215,7 @@ export async function openDatabase(kv: Kv, name: string, options?: OpenOptions):
     }
     if (!options?.create) throw new DatabaseNotFoundError(name);
     try {
-      return await createDatabase(kv, name, options);
+      return yield* createDatabaseSteps(kv, name, options);
     } catch (err) {
       // Someone created it between our look and our create: open theirs.
       if (!(err instanceof DatabaseExistsError)) throw err;
@@ -296,22 +322,30 @@ export async function databaseInfo(db: DatabaseRef): Promise<DatabaseInfo & { tr
  * this is also the "does the database still exist" check; read it in the same transaction as the data so
  * a read can never see data that GC already removed below a watermark it did not see.
  */
-export async function readWatermark(reader: KvReader, db: DatabaseRef): Promise<Version> {
-  const value = await reader.get(watermarkKey(db.prefix));
+export function* readWatermarkSteps(reader: AnyReader, db: DatabaseRef): Steps<Version> {
+  const value = yield* wait(reader.get(watermarkKey(db.prefix)));
   if (value === undefined) throw new DatabaseNotFoundError(db.name);
   return versionFromBytes(value);
+}
+
+export function readWatermark(reader: KvReader, db: DatabaseRef): Promise<Version> {
+  return runAsync(readWatermarkSteps(reader, db));
 }
 
 /**
  * `read` in a snapshot of `db`'s store, alongside readWatermark so a deleted database is refused
  * (DatabaseNotFoundError) rather than read as empty.
  */
-export async function readExisting<T>(db: DatabaseRef, read: (reader: KvReader) => Promise<T>): Promise<T> {
-  return readTransaction(db.kv, async (tx) => {
+export function* readExistingSteps<T>(db: DatabaseRef, read: (reader: AnyReader) => Steps<T>): Steps<T> {
+  return yield* readTransactionSteps(db.kv, function* (tx) {
     const reader = tx.snapshot();
-    const [, value] = await Promise.all([readWatermark(reader, db), read(reader)]);
+    const [, value] = yield* all([readWatermarkSteps(reader, db), read(reader)]);
     return value;
   });
+}
+
+export function readExisting<T>(db: DatabaseRef, read: (reader: KvReader) => Promise<T>): Promise<T> {
+  return runAsync(readExistingSteps(db, (reader) => wait(read(reader as KvReader))));
 }
 
 /**
@@ -343,6 +377,10 @@ export function lastWriteTime(lastWrite: Bytes | undefined): number | undefined 
   return lastWrite !== undefined && lastWrite.length >= LAST_WRITE_TIME_AT + 8 ? Number(readU64be(lastWrite, LAST_WRITE_TIME_AT)) : undefined;
 }
 
-export async function head(db: DatabaseRef): Promise<Version> {
-  return headOf(db, await readExisting(db, (reader) => reader.get(lastWriteKey(db.prefix))));
+export function* headSteps(db: DatabaseRef): Steps<Version> {
+  return headOf(db, yield* readExistingSteps(db, (reader) => wait(reader.get(lastWriteKey(db.prefix)))));
+}
+
+export function head(db: DatabaseRef): Promise<Version> {
+  return runAsync(headSteps(db));
 }

@@ -3,11 +3,12 @@
 import { keyAfter, prefixEnd, readU64be } from '../kv/bytes.ts';
 import type { Bytes, KeyValue, KvReader } from '../kv/types.ts';
 import { decodeChangelogEntry, type ChangelogEntry } from './changelog.ts';
-import { headOf, readWatermark, type DatabaseRef } from './databases.ts';
+import { headOf, readWatermark, readWatermarkSteps, type DatabaseRef } from './databases.ts';
 import { DatabaseNotFoundError, FutureVersionError, InvalidOptionError, NoVersionAtTimeError } from './errors.ts';
 import { changelogBetween, changelogKey, changelogPrefix, lastWriteKey, metadataKey, timeKeyPrefix, timePrefix, versionSuffix } from './keys.ts';
 import { decodeMetadata } from './metadata.ts';
-import { readTransaction } from './transact.ts';
+import { all, runAsync, wait, type AnyReader, type Steps } from './steps.ts';
+import { readTransaction, readTransactionSteps } from './transact.ts';
 import {
   ZERO_VERSION,
   parseVersion,
@@ -22,15 +23,15 @@ export const MAX_CHANGED_PAGES = 1000;
 export const MAX_CHANGED_COMMITS = 100;
 
 /** Pages changed by commits in (from, to], or 'all' when that is too many or not known. */
-export async function changedPages(
-  reader: KvReader,
+export function* changedPages(
+  reader: AnyReader,
   db: DatabaseRef,
   from: Version,
   to: Version,
-): Promise<number[] | 'all'> {
+): Steps<number[] | 'all'> {
   if (from >= to) return [];
   const range = changelogBetween(db.prefix, versionToBytes(from), versionToBytes(to));
-  const entries = await reader.getRange(range.begin, range.end, { limit: MAX_CHANGED_COMMITS + 1 });
+  const entries = yield* wait(reader.getRange(range.begin, range.end, { limit: MAX_CHANGED_COMMITS + 1 }));
   return pagesOfEntries(entries);
 }
 
@@ -48,16 +49,20 @@ function pagesOfEntries(entries: KeyValue[]): number[] | 'all' {
 }
 
 /** Pages changed in (from, to]; 'all' when the answer is too large or unknown (drop the whole cache). */
-export async function changes(db: DatabaseRef, from: Version, to: Version): Promise<number[] | 'all'> {
+export function changes(db: DatabaseRef, from: Version, to: Version): Promise<number[] | 'all'> {
+  return runAsync(changesSteps(db, from, to));
+}
+
+export function* changesSteps(db: DatabaseRef, from: Version, to: Version): Steps<number[] | 'all'> {
   const begin = parseVersion(from);
   const end = parseVersion(to);
   if (begin > end) throw new InvalidOptionError('version range', `from ${begin} is after to ${end}`);
-  return readTransaction(db.kv, async (tx) => {
-    const latest = versionOfReadVersion(await tx.getReadVersion());
+  return yield* readTransactionSteps(db.kv, function* (tx) {
+    const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
     // Later commits could still land at or below a future `to`: an answer now would be wrong then.
     if (end > latest) throw new FutureVersionError(end, latest);
     const reader = tx.snapshot();
-    const [watermark, pages] = await Promise.all([readWatermark(reader, db), changedPages(reader, db, begin, end)]);
+    const [watermark, pages] = yield* all([readWatermarkSteps(reader, db), changedPages(reader, db, begin, end)]);
     // GC removes changelog entries below its watermark: what changed there is no longer known.
     if (begin < watermark && begin !== end) return 'all';
     return pages;
@@ -97,25 +102,31 @@ export function noteOwnCommit(db: DatabaseRef, commit: { before: bigint; after: 
  * from it (no commit to any database), nothing else is read. Nor is anything read when the only commit
  * since then is this DatabaseRef's own last one and the store is still at it: its pages are the changes.
  */
-export async function headAndChanges(db: DatabaseRef, since?: Version, sinceReadVersion?: bigint): Promise<HeadCheck> {
+export function headAndChanges(db: DatabaseRef, since?: Version, sinceReadVersion?: bigint): Promise<HeadCheck> {
+  return runAsync(headAndChangesSteps(db, since, sinceReadVersion));
+}
+
+export function* headAndChangesSteps(db: DatabaseRef, since?: Version, sinceReadVersion?: bigint): Steps<HeadCheck> {
   const from = since === undefined ? undefined : parseVersion(since);
   const own = ownCommits.get(db);
   if (from !== undefined && own !== undefined && own.before === sinceReadVersion && storeVersionSync(db) === own.after) {
     return { head: own.head, changed: own.changed === 'all' ? 'all' : [...own.changed], readVersion: own.after };
   }
-  return readTransaction(db.kv, async (tx) => {
-    const readVersion = await tx.getReadVersion();
+  return yield* readTransactionSteps(db.kv, function* (tx): Steps<HeadCheck> {
+    const readVersion = yield* wait(tx.getReadVersion());
     if (from !== undefined && readVersion === sinceReadVersion) return { head: from, changed: [], readVersion };
     const reader = tx.snapshot();
     // Every changelog entry after `from` in this snapshot is at or below its head: no upper bound needed.
-    const [watermark, lastWrite, entries] = await Promise.all([
-      readWatermark(reader, db),
-      reader.get(lastWriteKey(db.prefix)),
-      from === undefined
-        ? []
-        : reader.getRange(keyAfter(changelogKey(db.prefix, versionToBytes(from))), prefixEnd(changelogPrefix(db.prefix)), {
-            limit: MAX_CHANGED_COMMITS + 1,
-          }),
+    const [watermark, lastWrite, entries] = yield* all([
+      readWatermarkSteps(reader, db),
+      wait(reader.get(lastWriteKey(db.prefix))),
+      wait(
+        from === undefined
+          ? []
+          : reader.getRange(keyAfter(changelogKey(db.prefix, versionToBytes(from))), prefixEnd(changelogPrefix(db.prefix)), {
+              limit: MAX_CHANGED_COMMITS + 1,
+            }),
+      ),
     ]);
     const head = headOf(db, lastWrite);
     if (from === undefined || from === head) return { head, changed: [], readVersion };

@@ -11,22 +11,30 @@ export {
   ZERO_VERSION,
   type Version,
 } from './version.ts';
+// Operations written once as steps (steps.ts): the VFS composes the *Steps forms with `yield*` and runs them
+// synchronously (runSync, embedded stores) or asynchronously (runEager); the plain forms are runAsync of them.
+export { all, runAsync, runEager, runSync, wait, SyncUnavailableError, type Steps } from './steps.ts';
+
 export {
   createDatabase,
   openDatabase,
+  openDatabaseSteps,
+  openDatabaseSync,
   listDatabases,
   deleteDatabase,
   databaseInfo,
   head,
+  headSteps,
   type DatabaseRef,
   type DatabaseInfo,
   type StoreOptions,
   type CreateOptions,
   type OpenOptions,
 } from './databases.ts';
-export { readPage, readPages, MAX_PAGE_NUMBER } from './read.ts';
+export { readPage, readPages, readPagesSteps, MAX_PAGE_NUMBER } from './read.ts';
 export {
   commitPages,
+  commitPagesSteps,
   PAGE_CONFLICT_CHECK_LIMIT,
   INLINE_CONTENT_BYTES,
   MAX_COMMIT_PAGES,
@@ -34,7 +42,9 @@ export {
 } from './commit.ts';
 export {
   changes,
+  changesSteps,
   headAndChanges,
+  headAndChangesSteps,
   storeVersionSync,
   log,
   versionAt,

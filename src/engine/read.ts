@@ -7,9 +7,10 @@
 import type { Bytes, KvReader } from '../kv/types.ts';
 import { FutureVersionError, InvalidPageError, VersionTooOldError } from './errors.ts';
 import { readContents } from './content.ts';
-import { readWatermark, type DatabaseRef } from './databases.ts';
+import { readWatermarkSteps, type DatabaseRef } from './databases.ts';
 import { pageRangeAt } from './keys.ts';
-import { readTransaction } from './transact.ts';
+import { all, runAsync, wait, type AnyReader, type Steps } from './steps.ts';
+import { readTransactionSteps } from './transact.ts';
 import { parseVersion, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
 export const MAX_PAGE_NUMBER = 0xffff_ffff;
@@ -32,23 +33,27 @@ export interface PageHash {
  * Every page lookup goes through here: a fork's page it never wrote falls through to its bases, each as of
  * the version it was forked at (the base's GC keeps that version readable while the fork exists).
  */
-export async function findPageHashes(
-  reader: KvReader,
+export function* findPageHashesSteps(
+  reader: AnyReader,
   db: DatabaseRef,
   pages: number[],
   version: Bytes,
-): Promise<(PageHash | undefined)[]> {
+): Steps<(PageHash | undefined)[]> {
   const layers = [{ prefix: db.prefix, version }, ...(db.bases ?? [])];
-  return Promise.all(
-    pages.map(async (page) => {
+  return yield* all(
+    pages.map(function* (page): Steps<PageHash | undefined> {
       for (const layer of layers) {
         const range = pageRangeAt(layer.prefix, page, layer.version);
-        const [entry] = await reader.getRange(range.begin, range.end, { limit: 1, reverse: true });
+        const [entry] = yield* wait(reader.getRange(range.begin, range.end, { limit: 1, reverse: true }));
         if (entry !== undefined) return { hash: entry[1], ns: layer.prefix };
       }
       return undefined;
     }),
   );
+}
+
+export function findPageHashes(reader: KvReader, db: DatabaseRef, pages: number[], version: Bytes): Promise<(PageHash | undefined)[]> {
+  return runAsync(findPageHashesSteps(reader, db, pages, version));
 }
 
 /** Pages per kv transaction: keeps each one short on FoundationDB. */
@@ -59,27 +64,28 @@ export async function readPage(db: DatabaseRef, page: number, version: Version):
 }
 
 /** Many pages at one version: all index lookups in one round trip, then all contents in one. */
-export async function readPages(db: DatabaseRef, pages: number[], version: Version): Promise<(Uint8Array | undefined)[]> {
+export function readPages(db: DatabaseRef, pages: number[], version: Version): Promise<(Uint8Array | undefined)[]> {
+  return runAsync(readPagesSteps(db, pages, version));
+}
+
+export function* readPagesSteps(db: DatabaseRef, pages: number[], version: Version): Steps<(Uint8Array | undefined)[]> {
   const at = parseVersion(version);
   if (!Array.isArray(pages)) throw new InvalidPageError('pages must be an array of page numbers');
   pages.forEach(validatePageNumber);
   const out: (Uint8Array | undefined)[] = [];
   for (let i = 0; i < pages.length; i += READ_BATCH) {
-    out.push(...(await readBatch(db, pages.slice(i, i + READ_BATCH), at)));
+    out.push(...(yield* readBatch(db, pages.slice(i, i + READ_BATCH), at)));
   }
   return out;
 }
 
-async function readBatch(db: DatabaseRef, pages: number[], version: Version): Promise<(Uint8Array | undefined)[]> {
+function* readBatch(db: DatabaseRef, pages: number[], version: Version): Steps<(Uint8Array | undefined)[]> {
   const versionBytes = versionToBytes(version);
-  return readTransaction(db.kv, async (tx) => {
-    const latest = versionOfReadVersion(await tx.getReadVersion());
+  return yield* readTransactionSteps(db.kv, function* (tx) {
+    const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
     if (version > latest) throw new FutureVersionError(version, latest);
     const reader = tx.snapshot();
-    const [watermark, hashes] = await Promise.all([
-      readWatermark(reader, db),
-      findPageHashes(reader, db, pages, versionBytes),
-    ]);
+    const [watermark, hashes] = yield* all([readWatermarkSteps(reader, db), findPageHashesSteps(reader, db, pages, versionBytes)]);
     if (version < watermark) throw new VersionTooOldError(version, watermark);
     const found = pages.flatMap((page, i) => (hashes[i] ? [{ page, ...hashes[i], index: i }] : []));
     const out = new Array<Uint8Array | undefined>(pages.length).fill(undefined);
@@ -90,9 +96,9 @@ async function readBatch(db: DatabaseRef, pages: number[], version: Version): Pr
       if (group === undefined) byNamespace.set(f.ns, [f]);
       else group.push(f);
     }
-    await Promise.all(
-      [...byNamespace].map(async ([ns, group]) => {
-        const contents = await readContents(
+    yield* all(
+      [...byNamespace].map(function* ([ns, group]) {
+        const contents = yield* readContents(
           reader,
           ns,
           db.name,

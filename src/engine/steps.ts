@@ -38,10 +38,14 @@ export function* transaction(kv: Kv, options?: TransactionOptions): Steps<AnyTra
 }
 
 /** Runs operations together (as Promise.all would) and returns their results in order. */
-export function* all<T>(steps: readonly Steps<T>[]): Steps<T[]> {
-  if (steps.length === 0) return [];
-  return (yield { kind: 'all', steps }) as T[];
+export function* all<const S extends readonly Steps<unknown>[]>(steps: S): Steps<{ -readonly [K in keyof S]: ResultOf<S[K]> }> {
+  type Results = { -readonly [K in keyof S]: ResultOf<S[K]> };
+  if (steps.length === 0) return [] as unknown as Results;
+  return (yield { kind: 'all', steps }) as Results;
 }
+
+/** What an operation returns. */
+export type ResultOf<S> = S extends Steps<infer T> ? T : never;
 
 /** The store of a synchronous run has no synchronous transactions (FoundationDB). */
 export class SyncUnavailableError extends Error {
