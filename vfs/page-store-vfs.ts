@@ -24,8 +24,8 @@
  */
 import { FacadeVFS } from '@journeyapps/wa-sqlite/src/FacadeVFS.js';
 import * as VFS from '@journeyapps/wa-sqlite/src/VFS.js';
-import { ConflictError, storeVersionSync, type DatabaseRef, type Version } from '../src/engine/index.ts';
 import {
+  ConflictError,
   changesSteps,
   commitPagesSteps,
   headSteps,
@@ -33,9 +33,12 @@ import {
   readPagesSteps,
   runEager,
   runSync,
+  storeVersionSync,
   wait,
+  type DatabaseRef,
   type Steps,
-} from './engine-steps-shim.ts';
+  type Version,
+} from '../src/engine/index.ts';
 import { ReadOnlyError, UnsupportedError } from './errors.ts';
 import { MemoryFile } from './memory-file.ts';
 import { PageCache, type PageCacheBudget } from './page-cache.ts';
