@@ -2,23 +2,38 @@
  * One cold open + first query, taken one call at a time: the calls src/driver/index.ts open() and
  * Connection.open() + execute() make, in their order, each timed. Run by bench/profile-cold-open.ts --steps
  * in a fresh process per sample; prints one JSON line of step -> ms. Keep it in step with those two.
- *   node --import tsx bench/cold-open-steps.ts <dir> <name>
- *   node --import tsx bench/cold-open-steps.ts --wa-sqlite
- * The second form is the floor under any WebAssembly SQLite here: wa-sqlite's Asyncify build alone, no
+ *   node --import tsx bench/cold-open-steps.ts <dir> <name> [sync|asyncify]
+ *   node --import tsx bench/cold-open-steps.ts --wa-sqlite [sync|asyncify]
+ * The build defaults to sync (what open() runs on LMDB).
+ * The second form is the floor under any WebAssembly SQLite here: that wa-sqlite build alone, no
  * store and no VFS of ours (compile, instantiate, open :memory:, create the bench's table, one insert,
  * the first select), so SQLite's own code runs for the first time much as in a cold open.
  */
 import { join } from 'node:path';
 import * as SQLite from '@journeyapps/wa-sqlite';
-import { PageStoreVfs, VFS_NAME, compiledWasm, createSqliteModule, head, openDatabase, prepareFirstSqliteModule } from '../vfs/index.ts';
+import {
+  PageStoreVfs,
+  VFS_NAME,
+  compiledWasm,
+  createSqliteModule,
+  head,
+  openDatabase,
+  prepareFirstSqliteModule,
+  type SqliteBuild,
+} from '../vfs/index.ts';
 import { acquireStore } from '../src/driver/store.ts';
 import { SqliteApi, encodeSql } from '../src/driver/sqlite.ts';
 import '../src/index.ts';
 import { SCHEMA } from './lib/table.ts';
 import { mvdbLmdb } from './systems/mvdb.ts';
 
-const [dir, name] = process.argv.slice(2);
-if (!dir || (!name && dir !== '--wa-sqlite')) throw new Error('usage: node --import tsx bench/cold-open-steps.ts <dir> <name> | --wa-sqlite');
+const args = process.argv.slice(2);
+const dir = args[0];
+const name = dir === '--wa-sqlite' ? undefined : args[1];
+const build = (args[dir === '--wa-sqlite' ? 1 : 2] ?? 'sync') as SqliteBuild;
+if (!dir || (!name && dir !== '--wa-sqlite') || (build !== 'sync' && build !== 'asyncify')) {
+  throw new Error('usage: node --import tsx bench/cold-open-steps.ts <dir> <name> [sync|asyncify] | --wa-sqlite [sync|asyncify]');
+}
 await mvdbLmdb.preload?.();
 
 const steps: Record<string, number> = {};
@@ -32,9 +47,9 @@ const step = (label: string): void => {
 let compiledAt = 0;
 
 if (dir === '--wa-sqlite') {
-  await compiledWasm();
+  await compiledWasm(build);
   step('compile the wasm');
-  const { sqlite3 } = await createSqliteModule();
+  const { sqlite3 } = await createSqliteModule(build);
   step('instantiate + glue + Factory');
   const db = await sqlite3.open_v2(':memory:');
   step('sqlite3_open_v2 (:memory:)');
@@ -52,24 +67,24 @@ if (dir === '--wa-sqlite') {
 }
 
 // open()
-prepareFirstSqliteModule();
-void compiledWasm().then(() => void (compiledAt = performance.now() - start));
+prepareFirstSqliteModule(build);
+void compiledWasm(build).then(() => void (compiledAt = performance.now() - start));
 step('start compile + module setup');
 const { kv } = await acquireStore(`lmdb:${join(dir, 'store')}`);
 step('open() store (LMDB env)');
-const ref = await openDatabase(kv, name, { create: true });
+const ref = await openDatabase(kv, name!, { create: true });
 step('open() openDatabase');
 await head(ref);
 step('open() head');
 // first query: Connection.open (the module started at open(): waits for the compile, then instantiates)
-const sqlite = await createSqliteModule();
+const sqlite = await createSqliteModule(build);
 const { module } = sqlite;
 step('wait for compile + instantiate');
-const vfs = new PageStoreVfs(module, { resolve: async () => ref });
+const vfs = new PageStoreVfs(module, { resolve: () => ref, synchronous: build === 'sync' });
 sqlite.registerVfs(vfs);
 step('new PageStoreVfs + register');
-const api = new SqliteApi(module);
-const opened = await api.open(name, SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE, VFS_NAME);
+const api = new SqliteApi(sqlite);
+const opened = await api.open(name!, SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE, VFS_NAME);
 if ('code' in opened) throw new Error(opened.message);
 step('sqlite3_open_v2 (xOpen)');
 // execute: prepare, bind, step

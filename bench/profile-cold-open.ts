@@ -3,7 +3,7 @@
  * bench child per sample: code loaded, store backend preloaded, then open() and one point select timed),
  * with an optional CPU profile of the timed part and a step-by-step breakdown.
  *
- *   npx tsx bench/profile-cold-open.ts <dir> [--runs 7] [--profile out.cpuprofile] [--steps] [--code-cache]
+ *   npx tsx bench/profile-cold-open.ts <dir> [--runs 7] [--build sync|asyncify] [--profile out.cpuprofile] [--steps] [--code-cache]
  *
  * The first call builds the bench's 100,000-row table in <dir> (a fresh process then opens it).
  * --profile: one more sample with a CPU profile of the timed part (summarize with bench/profile-summary.ts).
@@ -11,6 +11,7 @@
  * and as many of its wa-sqlite-alone form (the floor: SQLite's first statements in a fresh process).
  * --code-cache: everything with SQLite's code from the wasm code cache (MVDB_WASM_CODE_CACHE; built in
  * <dir>/wasm-code-cache first, for the bench children's V8 flags and for the steps' plain processes).
+ * --build: the wa-sqlite build mvdb runs (default sync, as open() on LMDB; asyncify: system mvdb-lmdb-asyncify).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,7 +22,8 @@ import { CODE_CACHE_ENV, buildWasmCodeCache } from '../vfs/wasm-code-cache.ts';
 import { CHILD_V8_FLAGS, inFreshChild } from './lib/child-process.ts';
 import { buildRows } from './lib/table.ts';
 import { median } from './lib/time.ts';
-import { mvdbLmdb } from './systems/mvdb.ts';
+import type { SqliteBuild } from '../vfs/index.ts';
+import { mvdbLmdb, mvdbLmdbAsyncify } from './systems/mvdb.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,12 +32,15 @@ const { values, positionals } = parseArgs({
     profile: { type: 'string' },
     steps: { type: 'boolean', default: false },
     'code-cache': { type: 'boolean', default: false },
+    build: { type: 'string', default: 'sync' },
   },
 });
+const BUILD = values.build as SqliteBuild;
+const system = BUILD === 'asyncify' ? mvdbLmdbAsyncify : mvdbLmdb;
 const dir = positionals[0];
 const runs = Number(values.runs);
-if (!dir || !Number.isInteger(runs) || runs < 1) {
-  console.error('usage: npx tsx bench/profile-cold-open.ts <dir> [--runs 7] [--profile out.cpuprofile] [--steps] [--code-cache]');
+if (!dir || !Number.isInteger(runs) || runs < 1 || (BUILD !== 'sync' && BUILD !== 'asyncify')) {
+  console.error('usage: npx tsx bench/profile-cold-open.ts <dir> [--runs 7] [--build sync|asyncify] [--profile out.cpuprofile] [--steps] [--code-cache]');
   process.exit(2);
 }
 const ROWS = 100_000;
@@ -50,14 +55,14 @@ if (!existsSync(join(dir, 'store'))) {
 const env: Record<string, string> = { [CODE_CACHE_ENV]: '' };
 if (values['code-cache']) {
   env[CODE_CACHE_ENV] = join(dir, 'wasm-code-cache');
-  await Promise.all([buildWasmCodeCache(env[CODE_CACHE_ENV], CHILD_V8_FLAGS), buildWasmCodeCache(env[CODE_CACHE_ENV], [])]);
+  await Promise.all([buildWasmCodeCache(env[CODE_CACHE_ENV], BUILD, CHILD_V8_FLAGS), buildWasmCodeCache(env[CODE_CACHE_ENV], BUILD, [])]);
 }
 
 const sample = (i: number, profile?: string): Promise<{ openMs: number; queryMs: number }> =>
   inFreshChild(
     'cold-open',
     {
-      system: mvdbLmdb.id,
+      system: system.id,
       loc,
       sql: 'SELECT id, name, score, payload FROM t WHERE id = ?',
       params: [1 + ((i * 7919) % ROWS)],
@@ -87,8 +92,8 @@ if (values.profile !== undefined) {
 if (values.steps) {
   const script = fileURLToPath(new URL('./cold-open-steps.ts', import.meta.url));
   for (const [title, args] of [
-    ['mvdb on LMDB, step by step', [dir, loc.name]],
-    ['the floor: wa-sqlite Asyncify alone (:memory:, no store)', ['--wa-sqlite']],
+    [`mvdb on LMDB (${BUILD} build), step by step`, [dir, loc.name, BUILD]],
+    [`the floor: wa-sqlite ${BUILD} build alone (:memory:, no store)`, ['--wa-sqlite', BUILD]],
   ] as const) {
     const rows: Record<string, number>[] = [];
     for (let i = 0; i < runs; i++) {

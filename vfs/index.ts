@@ -1,5 +1,5 @@
 /**
- * The vfs layer: SQLite (wa-sqlite, Asyncify build) on the page store. The
+ * The vfs layer: SQLite (wa-sqlite, sync or Asyncify build) on the page store. The
  * driver uses this module only; the engine names it needs pass through here
  * so that it does not reach past the layer below it.
  */
@@ -9,6 +9,8 @@ export {
   releaseSqliteModule,
   sqliteModuleStats,
   compiledWasm,
+  SQLITE_BUILDS,
+  type SqliteBuild,
   type SqliteModule,
   type EmscriptenModule,
 } from './wasm.ts';
@@ -18,6 +20,7 @@ export { UnsupportedError, ReadOnlyError } from './errors.ts';
 export { InvalidImageError, readImage, createFromImage, writeImage, type ImageSource, type FileImage, type ImageLayout } from './file-image.ts';
 export {
   openDatabase,
+  openDatabaseSync,
   listDatabases,
   deleteDatabase,
   head,

@@ -1,6 +1,6 @@
 /**
- * Child process that writes the wasm code cache (see wasm-code-cache.ts):
- *   node [--import tsx] vfs/wasm-code-cache-builder.ts <dir> [build marker to remove]
+ * Child process that writes the wasm code cache of one wa-sqlite build (see wasm-code-cache.ts):
+ *   node [--import tsx] vfs/wasm-code-cache-builder.ts <dir> <sync|asyncify> [build marker to remove]
  * It compiles SQLite lazily with TurboFan only (--no-liftoff), so that the functions its workload runs
  * (opening a database of our VFS, writing, reopening it and a first query: what a cold open runs) get
  * optimized code and nothing else gets any; then it writes that code. Functions it did not run are
@@ -12,10 +12,12 @@ import * as SQLite from '@journeyapps/wa-sqlite';
 import { openDatabase, openKv, type DatabaseRef } from '../src/engine/index.ts';
 import { PageStoreVfs, VFS_NAME } from './page-store-vfs.ts';
 import { cacheFileContents, codeCacheFile, processV8Flags, serializeModule } from './wasm-code-cache.ts';
-import { compiledWasm, createSqliteModule, wasmBytes } from './wasm.ts';
+import { SQLITE_BUILDS, compiledWasm, createSqliteModule, wasmBytes, type SqliteBuild } from './wasm.ts';
 
-const [dir, marker] = process.argv.slice(2);
-if (dir === undefined) throw new Error('usage: wasm-code-cache-builder.ts <dir> [build marker]');
+const [dir, build, marker] = process.argv.slice(2) as [string | undefined, SqliteBuild | undefined, string | undefined];
+if (dir === undefined || build === undefined || !SQLITE_BUILDS.includes(build)) {
+  throw new Error(`usage: wasm-code-cache-builder.ts <dir> <${SQLITE_BUILDS.join('|')}> [build marker]`);
+}
 
 // Set at run time, not on the command line, so that they can be set back before serializing: V8 keys the
 // code to a hash of its flags, and a process that loads the cache runs with the defaults plus its command
@@ -33,8 +35,8 @@ try {
   for (const first of [true, false]) await runOn(ref, sql(first));
   v8.setFlagsFromString('--liftoff --wasm-dynamic-tiering');
   for (const flag of processV8Flags()) v8.setFlagsFromString(flag);
-  const contents = cacheFileContents(await wasmBytes(), serializeModule(await compiledWasm()));
-  const file = codeCacheFile(dir);
+  const contents = cacheFileContents(await wasmBytes(build), serializeModule(await compiledWasm(build)));
+  const file = codeCacheFile(dir, build);
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, contents);
   await rename(temp, file); // readers see the whole file or none
@@ -44,8 +46,10 @@ try {
 process.exit(0);
 
 async function runOn(ref: DatabaseRef, sql: string): Promise<void> {
-  const m = await createSqliteModule();
-  m.registerVfs(new PageStoreVfs(m.module, { resolve: async () => ref }));
+  const m = await createSqliteModule(build!);
+  // The sync build takes only answers given at once: the VFS in its synchronous mode (as the driver runs it).
+  const synchronous = build === 'sync';
+  m.registerVfs(new PageStoreVfs(m.module, { resolve: synchronous ? () => ref : async () => ref, synchronous }));
   const { sqlite3 } = m;
   const db = await sqlite3.open_v2('warm', SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE, VFS_NAME);
   for await (const stmt of sqlite3.statements(db, sql)) {

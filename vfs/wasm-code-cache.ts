@@ -7,12 +7,13 @@
  * %SerializeWasmModule / %DeserializeWasmModule do it, reachable from JavaScript only with
  * --allow-natives-syntax. So with MVDB_WASM_CODE_CACHE=<dir> set:
  *
- * - loading: the first module of a process comes from the cache file in <dir> when it was made by the
+ * - loading: the first module of each wa-sqlite build (wasm.ts) in a process comes from that build's cache
+ *   file in <dir> when it was made by the
  *   same V8 (version, CPU features, flags: V8 checks) from the same wasm and is whole (we check both:
  *   lengths and CRC-32s); anything else, or any failure, falls back to compiling as without the cache.
  * - building: on a miss, a background child process (wasm-code-cache-builder.ts) compiles the
- *   functions a first query runs with TurboFan (V8's optimizing tier) and writes the file, for the next
- *   processes. Or call buildWasmCodeCache() ahead (a deploy step).
+ *   functions a first query runs on that build with TurboFan (V8's optimizing tier) and writes the file,
+ *   for the next processes. Or call buildWasmCodeCache() ahead (a deploy step).
  *
  * The file holds machine code that is run as is: <dir> must be as trusted as node_modules.
  */
@@ -23,6 +24,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import zlib from 'node:zlib';
+import type { SqliteBuild } from './wasm.ts';
 
 /** The environment variable that turns the cache on: the directory of its files. */
 export const CODE_CACHE_ENV = 'MVDB_WASM_CODE_CACHE';
@@ -39,14 +41,17 @@ const HEADER_BYTES = MAGIC.length + 16;
 /** How this process's SQLite code was obtained (tests, benchmarks). */
 export const codeCacheStats = { loaded: 0, rejected: 0 };
 
+/** The build's name in its cache file's name. */
+const FILE_PREFIX: Record<SqliteBuild, string> = { sync: 'wa-sqlite-sync', asyncify: 'wa-sqlite-async' };
+
 /**
- * The cache file for this V8, CPU architecture and V8 flags (V8 takes code only from a process with the
- * same flags: one file per set of flags, so processes run with different flags do not overwrite each
- * other's). V8 checks the rest itself (CPU features).
+ * The cache file of `build` for this V8, CPU architecture and V8 flags (V8 takes code only from a process
+ * with the same flags: one file per set of flags, so processes run with different flags do not overwrite
+ * each other's). V8 checks the rest itself (CPU features).
  */
-export function codeCacheFile(dir: string, v8Flags: readonly string[] = processV8Flags()): string {
+export function codeCacheFile(dir: string, build: SqliteBuild, v8Flags: readonly string[] = processV8Flags()): string {
   const flags = v8Flags.length === 0 ? '' : `-${createHash('sha256').update(v8Flags.join(' ')).digest('hex').slice(0, 12)}`;
-  return join(dir, `wa-sqlite-async-${process.versions.v8}-${process.arch}${flags}.code`);
+  return join(dir, `${FILE_PREFIX[build]}-${process.versions.v8}-${process.arch}${flags}.code`);
 }
 
 /** A function of `body`, compiled with V8's natives syntax on (off again after, unless the process runs with it). */
@@ -73,14 +78,14 @@ function fingerprint(bytes: Uint8Array): Buffer {
 }
 
 /**
- * The module compiled from `wasm`, from the cache in `dir`; undefined when there is no usable file (then
- * one background build is started for the processes after this one). Synchronous: everything it does is
+ * The module compiled from `wasm` (the wasm of `build`), from the cache in `dir`; undefined when there is
+ * no usable file (then one background build is started for the processes after this one). Synchronous: everything it does is
  * main-thread work (read 4 MB, two CRCs, deserialize: ~15-40 ms here depending on load), and the thread
  * pool answered reads up to 30 ms late while other processes loaded the machine.
  */
-export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Module | undefined {
+export function loadCachedModule(dir: string, wasm: Uint8Array, build: SqliteBuild): WebAssembly.Module | undefined {
   if (crc32 === undefined) return undefined;
-  const file = codeCacheFile(dir);
+  const file = codeCacheFile(dir, build);
   let found = false;
   let rebuild = true;
   let module: WebAssembly.Module | undefined;
@@ -102,7 +107,7 @@ export function loadCachedModule(dir: string, wasm: Uint8Array): WebAssembly.Mod
   if (module !== undefined) codeCacheStats.loaded++;
   else {
     if (found) codeCacheStats.rejected++;
-    if (rebuild) startBackgroundBuild(dir);
+    if (rebuild) startBackgroundBuild(dir, build);
   }
   return module;
 }
@@ -178,19 +183,19 @@ function builderExecArgv(v8Flags: readonly string[]): string[] {
 }
 
 /**
- * Builds the cache file in `dir` in a child process (a few seconds of CPU: the first query's functions
- * are compiled with TurboFan) and resolves with its path. `v8Flags`: the V8 flags on the command line of
- * the processes that will load it (default: this process's, as in process.execArgv).
+ * Builds the cache file of `build` in `dir` in a child process (a few seconds of CPU: the first query's
+ * functions are compiled with TurboFan) and resolves with its path. `v8Flags`: the V8 flags on the command
+ * line of the processes that will load it (default: this process's, as in process.execArgv).
  */
-export function buildWasmCodeCache(dir: string, v8Flags: readonly string[] = processV8Flags()): Promise<string> {
+export function buildWasmCodeCache(dir: string, build: SqliteBuild, v8Flags: readonly string[] = processV8Flags()): Promise<string> {
   mkdirSync(dir, { recursive: true });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...builderExecArgv(v8Flags), BUILDER, dir], { stdio: ['ignore', 'ignore', 'pipe'], env: withoutCacheEnv() });
+    const child = spawn(process.execPath, [...builderExecArgv(v8Flags), BUILDER, dir, build], { stdio: ['ignore', 'ignore', 'pipe'], env: withoutCacheEnv() });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) =>
-      code === 0 ? resolve(codeCacheFile(dir, v8Flags)) : reject(new Error(`building the wasm code cache in ${dir} failed (exit ${code ?? signal}): ${stderr.trim().slice(-2000)}`)),
+      code === 0 ? resolve(codeCacheFile(dir, build, v8Flags)) : reject(new Error(`building the ${build} build's wasm code cache in ${dir} failed (exit ${code ?? signal}): ${stderr.trim().slice(-2000)}`)),
     );
   });
 }
@@ -203,15 +208,15 @@ function withoutCacheEnv(): NodeJS.ProcessEnv {
 
 /** A build marker older than this is from a builder that died: another may start. */
 const STALE_BUILD_MS = 120_000;
-let backgroundBuildStarted = false;
+const backgroundBuildsStarted = new Set<SqliteBuild>();
 
-/** Starts one detached builder for `dir` unless another process is building it; errors are not reported. */
-function startBackgroundBuild(dir: string): void {
-  if (backgroundBuildStarted) return;
-  backgroundBuildStarted = true;
+/** Starts one detached builder of `build`'s file in `dir` unless another process is building it; errors are not reported. */
+function startBackgroundBuild(dir: string, build: SqliteBuild): void {
+  if (backgroundBuildsStarted.has(build)) return;
+  backgroundBuildsStarted.add(build);
   try {
     mkdirSync(dir, { recursive: true });
-    const marker = `${codeCacheFile(dir)}.building`;
+    const marker = `${codeCacheFile(dir, build)}.building`;
     try {
       if (Date.now() - statSync(marker).mtimeMs < STALE_BUILD_MS) return;
       unlinkSync(marker);
@@ -219,7 +224,7 @@ function startBackgroundBuild(dir: string): void {
       // no marker
     }
     closeSync(openSync(marker, 'wx')); // one builder at a time; the builder removes it
-    const child = spawn(process.execPath, [...builderExecArgv(processV8Flags()), BUILDER, dir, marker], { stdio: 'ignore', detached: true, env: withoutCacheEnv() });
+    const child = spawn(process.execPath, [...builderExecArgv(processV8Flags()), BUILDER, dir, build, marker], { stdio: 'ignore', detached: true, env: withoutCacheEnv() });
     child.on('error', () => {});
     child.unref();
   } catch {

@@ -13,6 +13,7 @@ const COLORS: Record<string, string> = {
   'wa-sqlite-sync-memory': '#ffbf79',
   'mvdb-memory': '#b279a2',
   'mvdb-lmdb': '#e45756',
+  'mvdb-lmdb-asyncify': '#ff9d98',
   'mvdb-fdb': '#54a24b',
 };
 const FALLBACK = ['#8c564b', '#7f7f7f', '#bcbd22', '#17becf'];

@@ -2,12 +2,12 @@
 import type { System } from '../lib/types.ts';
 import { sqliteFileFull, sqliteFileNormal, sqliteMemory } from './better-sqlite3.ts';
 import { waSqliteAsyncVfsMemory, waSqliteJsVfsMemory, waSqliteMemory, waSqliteSyncMemory } from './wa-sqlite.ts';
-import { mvdbFdb, mvdbLmdb, mvdbMemory } from './mvdb.ts';
+import { mvdbFdb, mvdbLmdb, mvdbLmdbAsyncify, mvdbMemory } from './mvdb.ts';
 
 export const REFERENCE_ID = 'sqlite-file-full';
 
 export function allSystems(): System[] {
-  const systems = [sqliteFileFull, sqliteFileNormal, sqliteMemory, waSqliteMemory, waSqliteSyncMemory, mvdbMemory, mvdbLmdb];
+  const systems = [sqliteFileFull, sqliteFileNormal, sqliteMemory, waSqliteMemory, waSqliteSyncMemory, mvdbMemory, mvdbLmdb, mvdbLmdbAsyncify];
   // FoundationDB only where a cluster is configured (docker compose up -d sets one up).
   if (process.env.FDB_CLUSTER_FILE) systems.push(mvdbFdb);
   return systems;

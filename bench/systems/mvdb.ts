@@ -1,7 +1,12 @@
-/** mvdb through its public API (src/index.ts), on the memory store, on LMDB, and on FoundationDB. */
+/**
+ * mvdb through its public API (src/index.ts), on the memory store, on LMDB, and on FoundationDB, each on
+ * open()'s default wa-sqlite build (sync on memory and LMDB, Asyncify on FoundationDB); and on LMDB with
+ * the Asyncify build, to show what the build choice is worth.
+ */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ConflictError, DEFAULT_MAX_OPEN_CONNECTIONS, open, setMaxOpenConnections, type Database, type Transaction } from '../../src/index.ts';
+import type { SqliteBuild } from '../../vfs/index.ts';
 import type { Conn, DbLocation, Param, Row, System } from '../lib/types.ts';
 
 type Queryable = Database | Transaction;
@@ -56,9 +61,11 @@ interface Variant {
   name?(loc: DbLocation): string;
   /** The kv backend module the store loads on first use (src/kv/index.ts imports backends lazily). */
   backend?(): Promise<unknown>;
+  /** open()'s sqliteBuild option (default: open()'s default for the store). */
+  sqliteBuild?: SqliteBuild;
 }
 
-function mvdbSystem({ id, label, persistent, store, name = (l) => l.name, backend }: Variant): System {
+function mvdbSystem({ id, label, persistent, store, name = (l) => l.name, backend, sqliteBuild }: Variant): System {
   return {
     id,
     label,
@@ -67,7 +74,7 @@ function mvdbSystem({ id, label, persistent, store, name = (l) => l.name, backen
     versioned: true,
     writers: persistent ? ['processes', 'connections'] : ['connections'],
     async open(loc) {
-      return wrap(await open(name(loc), { store: store(loc), ...openOptions() }));
+      return wrap(await open(name(loc), { store: store(loc), ...openOptions(), ...(sqliteBuild !== undefined ? { sqliteBuild } : {}) }));
     },
     async sqliteVersion() {
       const db = await open('version-probe', { store: 'memory:' });
@@ -89,6 +96,15 @@ export const mvdbLmdb = mvdbSystem({
   persistent: true,
   store: (loc) => `lmdb:${join(loc.dir, 'store')}`,
   backend: () => import('../../src/kv/lmdb.ts'),
+});
+
+export const mvdbLmdbAsyncify = mvdbSystem({
+  id: 'mvdb-lmdb-asyncify',
+  label: 'mvdb on LMDB, Asyncify build',
+  persistent: true,
+  store: (loc) => `lmdb:${join(loc.dir, 'store')}`,
+  backend: () => import('../../src/kv/lmdb.ts'),
+  sqliteBuild: 'asyncify',
 });
 
 // FoundationDB keeps databases between runs: names get a prefix unique to this run's scratch directory.

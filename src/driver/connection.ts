@@ -1,7 +1,9 @@
 /**
  * One SQLite connection: its own wa-sqlite module (one async call at a time),
  * its page-store VFS, its prepared-statement cache. Every method holds the
- * module's serializer for its whole run.
+ * module's serializer for its whole run. On the sync build the VFS answers
+ * every call before returning (the store's synchronous transactions), so no
+ * SQLite call returns a Promise; on the Asyncify build one may.
  *
  * The held read transaction: outside a user's transaction, consecutive plain queries (SELECT, VALUES,
  * WITH ... SELECT) share one SQLite read transaction that the connection opens itself, for as long as
@@ -24,6 +26,7 @@ import {
   releaseSqliteModule,
   type DatabaseRef,
   type Serializer,
+  type SqliteBuild,
   type SqliteModule,
   type Version,
 } from '../../vfs/index.ts';
@@ -34,8 +37,10 @@ import { bindParams, columnNames, readRow, type Params, type SqlValue } from './
 
 export interface ConnectionOptions {
   ref: DatabaseRef;
-  /** The database behind an ATTACHed name. */
-  resolve(name: string, create: boolean): Promise<DatabaseRef>;
+  /** The wa-sqlite build to run: 'sync' only on a store with synchronous transactions. */
+  build: SqliteBuild;
+  /** The database behind an ATTACHed name: at once (no Promise) on the sync build. */
+  resolve(name: string, create: boolean): DatabaseRef | Promise<DatabaseRef>;
   /** A read-only connection at this version. */
   pinned?: Version;
   cachePages?: number;
@@ -114,16 +119,17 @@ export class Connection {
   }
 
   static async open(options: ConnectionOptions): Promise<Connection> {
-    const sqlite = await createSqliteModule();
+    const sqlite = await createSqliteModule(options.build);
     const { module, serializer } = sqlite;
     const vfs = new PageStoreVfs(module, {
       resolve: options.resolve,
+      synchronous: options.build === 'sync',
       ...(options.pinned !== undefined ? { pinned: options.pinned } : {}),
       ...(options.cachePages !== undefined ? { cachePages: options.cachePages } : {}),
       ...(options.clientTag !== undefined ? { clientTag: options.clientTag } : {}),
     });
     sqlite.registerVfs(vfs);
-    const api = new SqliteApi(module);
+    const api = new SqliteApi(sqlite);
     const flags =
       options.pinned !== undefined ? SQLite.SQLITE_OPEN_READONLY : SQLite.SQLITE_OPEN_READWRITE | SQLite.SQLITE_OPEN_CREATE;
     const opened = await serializer.run(() => api.open(options.ref.name, flags, VFS_NAME));
@@ -137,6 +143,11 @@ export class Connection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The wa-sqlite build this connection's module runs. */
+  get build(): SqliteBuild {
+    return this.#sqlite.build;
   }
 
   /**

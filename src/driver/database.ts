@@ -16,6 +16,7 @@ import {
   listTags,
   log,
   openDatabase,
+  openDatabaseSync,
   parseVersion,
   resolveTag,
   setRetention,
@@ -27,6 +28,7 @@ import {
   type GcReport,
   type LogOptions,
   type RestoreResult,
+  type SqliteBuild,
   type TagInfo,
   type Version,
 } from '../../vfs/index.ts';
@@ -79,6 +81,8 @@ export interface DatabaseSettings {
   cachePages: number | undefined;
   retries: number;
   clientTag: string | undefined;
+  /** The wa-sqlite build of this Database's connections (sqlite-build.ts). */
+  sqliteBuild: SqliteBuild;
 }
 
 /** query/get/run/exec/execute/prepare over some connection: a Database's own, or a transaction's. */
@@ -244,6 +248,11 @@ export class Database extends Queryable implements PoolMember {
 
   get pageSize(): number {
     return this.#ref.pageSize;
+  }
+
+  /** The wa-sqlite build this Database's SQLite runs: 'sync' or 'asyncify' (open()'s sqliteBuild option). */
+  get sqliteBuild(): SqliteBuild {
+    return this.#settings.sqliteBuild;
   }
 
   get closed(): boolean {
@@ -507,9 +516,11 @@ export class Database extends Queryable implements PoolMember {
   async #open(): Promise<Connection> {
     this.#assertOpen();
     if (this.#connection === undefined) {
+      const sync = this.#settings.sqliteBuild === 'sync';
       this.#connection = await Connection.open({
         ref: this.#ref,
-        resolve: (name, create) => this.#resolveAttached(name, create),
+        build: this.#settings.sqliteBuild,
+        resolve: (name, create) => (sync ? this.#resolveAttachedSync(name, create) : this.#resolveAttached(name, create)),
         ...(this.snapshot !== undefined ? { pinned: this.snapshot } : {}),
         ...(this.#settings.cachePages !== undefined ? { cachePages: this.#settings.cachePages } : {}),
         ...(this.#settings.clientTag !== undefined ? { clientTag: this.#settings.clientTag } : {}),
@@ -524,6 +535,12 @@ export class Database extends Queryable implements PoolMember {
   async #resolveAttached(name: string, create: boolean): Promise<DatabaseRef> {
     if (name === this.#ref.name) return this.#ref;
     return openDatabase(this.#ref.kv, name, { create });
+  }
+
+  /** #resolveAttached at once, for the sync build (whose VFS cannot wait), with the store's synchronous transactions. */
+  #resolveAttachedSync(name: string, create: boolean): DatabaseRef {
+    if (name === this.#ref.name) return this.#ref;
+    return openDatabaseSync(this.#ref.kv, name, { create });
   }
 
   #retryPolicy(): RetryPolicy {

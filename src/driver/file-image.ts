@@ -21,6 +21,7 @@ import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError, SqliteError, checkClientTag, checkOptionNames } from './errors.ts';
 import type { StoreOptions } from './index.ts';
 import { bytesSource, withFileSource, writeFileAtomically } from './sqlite-file.ts';
+import { chooseSqliteBuild } from './sqlite-build.ts';
 import { withStore } from './store.ts';
 import { parsePointInTime, type PointInTime } from './time.ts';
 
@@ -68,8 +69,10 @@ export interface ExportResult {
 const IMPORT_OPTIONS = ['store', 'clientTag', 'onProgress'];
 const EXPORT_OPTIONS = ['store', 'at', 'replace', 'onProgress'];
 
-/** For the handles this module opens itself: reads only, no retries. */
-const READER: DatabaseSettings = { bigint: false, cachePages: undefined, retries: 0, clientTag: undefined };
+/** For the handles this module opens itself: reads only, no retries, the store's default build. */
+function reader(ref: DatabaseRef): DatabaseSettings {
+  return { bigint: false, cachePages: undefined, retries: 0, clientTag: undefined, sqliteBuild: chooseSqliteBuild(undefined, ref.kv) };
+}
 
 /**
  * Creates database `name` from an SQLite file (a path, or the file's bytes):
@@ -114,7 +117,7 @@ export async function importDatabase(name: string, source: string | Uint8Array, 
 async function checkImported(ref: DatabaseRef, version: Version, label: string): Promise<number> {
   const damaged = (detail: string, cause?: unknown) =>
     new InvalidImageError(`${label} is damaged (${detail.replace(/\s*\n\s*/g, ' ')}); nothing was imported`, { cause });
-  const db = new Database(ref, undefined, version, READER);
+  const db = new Database(ref, undefined, version, reader(ref));
   try {
     const problems = (await db.query('PRAGMA quick_check', [], { rowMode: 'array' })).map((r) => String(r[0])).filter((m) => m !== 'ok');
     if (problems.length > 0) throw damaged(`SQLite's quick_check: ${problems.slice(0, 3).join('; ')}`);
@@ -162,7 +165,7 @@ export async function exportDatabase(
 
 /** The version `at` names, checked as at() checks it: not in the future, not before creation or the GC watermark. */
 async function checkedVersion(ref: DatabaseRef, at: PointInTime): Promise<Version> {
-  const db = new Database(ref, undefined, await head(ref), READER);
+  const db = new Database(ref, undefined, await head(ref), reader(ref));
   try {
     const snapshot = await db.at(at);
     await snapshot.close();

@@ -7,10 +7,12 @@ import {
   prepareFirstSqliteModule,
   type DatabaseInfo,
   type Kv,
+  type SqliteBuild,
 } from '../../vfs/index.ts';
 import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError, checkClientTag, checkOptionNames } from './errors.ts';
 import { parseDuration } from './history.ts';
+import { checkSqliteBuild, chooseSqliteBuild } from './sqlite-build.ts';
 import { DEFAULT_STORE, acquireStore, releaseStore, withStore } from './store.ts';
 
 export interface OpenOptions {
@@ -32,25 +34,33 @@ export interface OpenOptions {
   retention?: number | string;
   /** Run GC every this many ms while the Database is open (see Database.startAutoGc). */
   gcIntervalMs?: number;
+  /**
+   * The wa-sqlite build SQLite runs on: 'sync' (faster; the store's transactions run synchronously, so a
+   * commit blocks the thread until it is durable) or 'asyncify' (any store). Default: 'sync' on stores that
+   * support it (memory, LMDB), 'asyncify' on FoundationDB; MVDB_SQLITE_BUILD changes the default.
+   */
+  sqliteBuild?: SqliteBuild;
 }
 
-const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 'retries', 'clientTag', 'retention', 'gcIntervalMs'];
+const OPTION_NAMES = ['store', 'create', 'pageSize', 'bigint', 'cachePages', 'retries', 'clientTag', 'retention', 'gcIntervalMs', 'sqliteBuild'];
 
 /** Opens (by default creating) database `name` in a store. Close it when done. */
 export async function open(name: string, options: OpenOptions = {}): Promise<Database> {
   const settings = validate(options);
-  // The first query needs SQLite: compile it (off the main thread) and set up its module while the store opens.
-  prepareFirstSqliteModule();
   const store = options.store ?? DEFAULT_STORE;
+  // The first query needs SQLite: compile it (off the main thread) and set up its module while the store
+  // opens. The build follows from the store's URL here, and from the opened store below.
+  prepareFirstSqliteModule(chooseSqliteBuild(options.sqliteBuild, store));
   const shared = typeof store === 'string' ? await acquireStore(store) : undefined;
   try {
     const kv = shared?.kv ?? (store as Kv);
+    const sqliteBuild = chooseSqliteBuild(options.sqliteBuild, kv);
     const ref = await openDatabase(kv, name, {
       create: options.create ?? true,
       ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
       ...(options.retention !== undefined ? { retentionMs: parseDuration(options.retention, 'retention') } : {}),
     });
-    const db = new Database(ref, shared?.key, await head(ref), settings);
+    const db = new Database(ref, shared?.key, await head(ref), { ...settings, sqliteBuild });
     if (options.gcIntervalMs !== undefined) db.startAutoGc(options.gcIntervalMs);
     return db;
   } catch (error) {
@@ -82,9 +92,10 @@ export function deleteDatabase(name: string, options: StoreOptions = {}): Promis
   return withStore(options, (kv) => deleteFromStore(kv, name));
 }
 
-function validate(options: OpenOptions): DatabaseSettings {
+function validate(options: OpenOptions): Omit<DatabaseSettings, 'sqliteBuild'> {
   checkOptionNames('open', options, OPTION_NAMES);
   const { store, create, bigint, cachePages, retries, clientTag } = options;
+  checkSqliteBuild(options.sqliteBuild);
   if (store !== undefined && typeof store !== 'string' && (typeof store !== 'object' || typeof store.createTransaction !== 'function')) {
     throw new ArgumentError('store must be a store URL (a directory, lmdb:<dir>, memory:, memory:<name>, fdb:, fdb:<cluster file>) or an open Kv');
   }

@@ -1,11 +1,13 @@
 /**
- * The SQLite C API calls the driver makes, over one wa-sqlite module. Thin and
- * exact: text is read with its byte length (embedded NULs survive), 64-bit
- * integers travel as two 32-bit halves (the build legalizes i64), and nothing
- * here serializes: the caller holds the module's serializer around every use.
+ * The SQLite C API calls the driver makes, over one wa-sqlite module of either
+ * build. Thin and exact: text is read with its byte length (embedded NULs
+ * survive), 64-bit integers travel as two 32-bit halves (the builds legalize
+ * i64), and nothing here serializes: the caller holds the module's serializer
+ * around every use. On the sync build every call returns its code; on the
+ * Asyncify build a call that may suspend returns a Promise when it did.
  */
 import * as SQLite from '@journeyapps/wa-sqlite';
-import type { EmscriptenModule } from '../../vfs/index.ts';
+import type { SqliteModule } from '../../vfs/index.ts';
 
 export const SQLITE_OK = SQLite.SQLITE_OK;
 export const SQLITE_ROW = SQLite.SQLITE_ROW;
@@ -24,9 +26,8 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
-type AsyncCall = (...args: (number | string | null)[]) => Promise<number>;
-/** A call that returns its code at once when SQLite did not suspend, else a Promise of it. */
-type MaybeAsyncCall = (arg: number) => number | Promise<number>;
+/** A call that may suspend SQLite (a VFS call): its code at once when it did not, else a Promise of it. */
+type MaybeAsyncCall = (...args: (number | string | null)[]) => number | Promise<number>;
 
 /** A prepared statement: its handle and how many bytes of the SQL it consumed. */
 export interface Prepared {
@@ -36,30 +37,31 @@ export interface Prepared {
 }
 
 export class SqliteApi {
-  readonly module: EmscriptenModule;
+  readonly module: SqliteModule['module'];
   readonly #free: number;
-  readonly #open: AsyncCall;
-  readonly #close: AsyncCall;
-  readonly #prepare: AsyncCall;
+  readonly #open: MaybeAsyncCall;
+  readonly #close: MaybeAsyncCall;
+  readonly #prepare: MaybeAsyncCall;
   readonly #step: MaybeAsyncCall;
   readonly #reset: MaybeAsyncCall;
-  readonly #finalize: AsyncCall;
+  readonly #finalize: MaybeAsyncCall;
 
-  constructor(module: EmscriptenModule) {
+  constructor({ module, build }: Pick<SqliteModule, 'module' | 'build'>) {
     this.module = module;
     this.#free = module._getSqliteFree();
-    const wrap = (name: string, args: string[]): AsyncCall => module.cwrap(name, 'number', args, { async: true });
+    // Sync build: cwrap without options gives the wasm export itself for all-numeric calls (no ccall in
+    // between). Asyncify build: Emscripten's ccall returns a Promise whenever the wasm stack unwound (a VFS
+    // call suspended), whatever `async` says; `async: false` only drops the Promise.resolve() around a result
+    // that is ready. Most steps in a write transaction never suspend (xWrite buffers, cached reads answer at
+    // once), so they cost no promise (a promise each costs a microtask and, while a transaction's
+    // AsyncLocalStorage is on, hooks).
+    const options = build === 'sync' ? undefined : { async: false };
+    const wrap = (name: string, args: string[]): MaybeAsyncCall => module.cwrap(name, 'number', args, options);
     this.#open = wrap('sqlite3_open_v2', ['string', 'number', 'number', 'string']);
     this.#close = wrap('sqlite3_close_v2', ['number']);
     this.#prepare = wrap('sqlite3_prepare_v3', ['number', 'number', 'number', 'number', 'number', 'number']);
-    // Emscripten's ccall returns a Promise whenever the wasm stack unwound (a VFS call suspended), whatever
-    // `async` says; `async: false` only drops the Promise.resolve() around a result that is ready. Most steps
-    // in a write transaction never suspend (xWrite buffers, cached reads answer at once), so they cost no
-    // promise (a promise each costs a microtask and, while a transaction's AsyncLocalStorage is on, hooks).
-    const maybeAsync = (name: string): MaybeAsyncCall =>
-      module.cwrap(name, 'number', ['number'], { async: false }) as unknown as MaybeAsyncCall;
-    this.#step = maybeAsync('sqlite3_step');
-    this.#reset = maybeAsync('sqlite3_reset');
+    this.#step = wrap('sqlite3_step', ['number']);
+    this.#reset = wrap('sqlite3_reset', ['number']);
     this.#finalize = wrap('sqlite3_finalize', ['number']);
   }
 
@@ -82,7 +84,7 @@ export class SqliteApi {
     }
   }
 
-  close(db: number): Promise<number> {
+  close(db: number): number | Promise<number> {
     return this.#close(db);
   }
 
@@ -119,7 +121,7 @@ export class SqliteApi {
     return this.#reset(stmt);
   }
 
-  finalize(stmt: number): Promise<number> {
+  finalize(stmt: number): number | Promise<number> {
     return this.#finalize(stmt);
   }
 

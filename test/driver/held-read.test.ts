@@ -27,6 +27,7 @@ async function connect(kv: Kv, name: string, pinned?: Version): Promise<Connecti
   const ref = await openDatabase(kv, name, { create: pinned === undefined });
   return Connection.open({
     ref,
+    build: 'asyncify',
     resolve: (other, create) => (other === name ? Promise.resolve(ref) : openDatabase(kv, other, { create })),
     retry: { limit: 0, delay: () => 0 },
     ...(pinned !== undefined ? { pinned } : {}),

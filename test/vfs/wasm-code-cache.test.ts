@@ -3,6 +3,7 @@
  * and gets the same results as a process that compiles; a file that does not match the wasm, or is not
  * whole, is never run (the process compiles instead), and a miss leaves a usable file for the next one.
  * Each case runs fresh processes (test/vfs/wasm-code-cache-child.ts): a process compiles SQLite once.
+ * The checks run on the Asyncify build's file (the code that reads and checks a file is the same for both builds).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_CACHE_ENV, buildWasmCodeCache, codeCacheFile } from '../../vfs/wasm-code-cache.ts';
+import type { SqliteBuild } from '../../vfs/wasm.ts';
 
 const CHILD = new URL('./wasm-code-cache-child.ts', import.meta.url).pathname;
 
@@ -20,11 +22,11 @@ interface ChildResult {
   rows: unknown[][];
 }
 
-async function runChild(cacheDir?: string): Promise<ChildResult> {
+async function runChild(cacheDir?: string, build: SqliteBuild = 'asyncify'): Promise<ChildResult> {
   const env = { ...process.env };
   if (cacheDir === undefined) delete env[CODE_CACHE_ENV];
   else env[CODE_CACHE_ENV] = cacheDir;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD], { env, encoding: 'utf8' });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, build], { env, encoding: 'utf8' });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult;
 }
 
@@ -42,8 +44,8 @@ describe('wasm code cache', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mvdb-code-cache-'));
     // For the children's V8 flags (none), whatever flags this test process runs with.
-    file = codeCacheFile(dir, []);
-    [compiled] = await Promise.all([runChild(), buildWasmCodeCache(dir, [])]);
+    file = codeCacheFile(dir, 'asyncify', []);
+    [compiled] = await Promise.all([runChild(), buildWasmCodeCache(dir, 'asyncify', [])]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -76,8 +78,8 @@ describe('wasm code cache', { timeout: 120_000 }, () => {
   });
 
   it('a whole file that V8 refuses (built for other V8 flags) is not run, nor rebuilt by every process', async () => {
-    const other = codeCacheFile(dir, ['--expose-gc']);
-    await buildWasmCodeCache(dir, ['--expose-gc']);
+    const other = codeCacheFile(dir, 'asyncify', ['--expose-gc']);
+    await buildWasmCodeCache(dir, 'asyncify', ['--expose-gc']);
     const good = readFileSync(file);
     writeFileSync(file, readFileSync(other));
     const result = await runChild(dir);

@@ -1,0 +1,84 @@
+/**
+ * open()'s sqliteBuild option: which wa-sqlite build a Database's SQLite runs. 'sync' on stores with
+ * synchronous transactions (memory, LMDB) by default, 'asyncify' on any other (FoundationDB); a bad value,
+ * or 'sync' on a store that cannot run it, is a clear error that opens and creates nothing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ArgumentError, listDatabases, open } from '../../src/index.ts';
+import { SQLITE_BUILD_ENV } from '../../src/driver/sqlite-build.ts';
+import { openMemoryKv } from '../../src/kv/memory.ts';
+import type { Kv } from '../../vfs/index.ts';
+import { uniqueName } from './helpers.ts';
+
+/** A store with asynchronous transactions only, as FoundationDB. */
+function asyncOnlyStore(): Kv {
+  return { ...openMemoryKv(), createTransactionSync: undefined };
+}
+
+const envBefore = process.env[SQLITE_BUILD_ENV];
+afterEach(() => {
+  if (envBefore === undefined) delete process.env[SQLITE_BUILD_ENV];
+  else process.env[SQLITE_BUILD_ENV] = envBefore;
+});
+
+describe('sqliteBuild', () => {
+  it('a value other than sync or asyncify is refused with the accepted values, and nothing is created', async () => {
+    const store = openMemoryKv();
+    for (const bad of ['fast', 'SYNC', '', 1, true, null]) {
+      const name = uniqueName('bad');
+      await expect(open(name, { store, sqliteBuild: bad as never })).rejects.toThrow(
+        new ArgumentError(`sqliteBuild must be 'sync' or 'asyncify', got ${JSON.stringify(bad)}`),
+      );
+    }
+    expect(await listDatabases({ store })).toEqual([]);
+  });
+
+  it('a store without synchronous transactions (as FoundationDB) runs the Asyncify build by default, also when MVDB_SQLITE_BUILD asks for sync', async () => {
+    const store = asyncOnlyStore();
+    for (const env of [undefined, 'sync', 'asyncify']) {
+      if (env === undefined) delete process.env[SQLITE_BUILD_ENV];
+      else process.env[SQLITE_BUILD_ENV] = env;
+      const db = await open(uniqueName('async-only'), { store });
+      try {
+        expect(db.sqliteBuild).toBe('asyncify');
+        await db.exec("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2); ATTACH 'other' AS o; CREATE TABLE IF NOT EXISTS o.u(y); DELETE FROM o.u; INSERT INTO o.u VALUES (5)");
+        expect(await db.query('SELECT (SELECT sum(x) FROM t) + (SELECT y FROM o.u) AS s')).toEqual([{ s: 8 }]);
+      } finally {
+        await db.close();
+      }
+    }
+  });
+
+  it("asking for 'sync' on a store without synchronous transactions is an error naming the store, and nothing is created", async () => {
+    const store = asyncOnlyStore();
+    const name = uniqueName('refused');
+    await expect(open(name, { store, sqliteBuild: 'sync' })).rejects.toThrow(
+      /sqliteBuild 'sync' needs a store with synchronous transactions \(memory:, lmdb:\); "memory:" has none/,
+    );
+    expect(await listDatabases({ store })).toEqual([]);
+    // A FoundationDB URL is refused before any connection is tried (none is configured here).
+    await expect(open(name, { store: 'fdb:', sqliteBuild: 'sync' })).rejects.toThrow(/"fdb:" has none: use 'asyncify'/);
+  });
+
+  it('MVDB_SQLITE_BUILD with a value other than sync or asyncify makes open() fail with the accepted values', async () => {
+    process.env[SQLITE_BUILD_ENV] = 'turbo';
+    await expect(open(uniqueName('env'), { store: 'memory:' })).rejects.toThrow(
+      new ArgumentError(`${SQLITE_BUILD_ENV} must be sync or asyncify (or unset), got "turbo"`),
+    );
+  });
+
+  it('asyncify, asked for, is what a store with synchronous transactions runs too', async () => {
+    const db = await open(uniqueName('asked'), { store: 'memory:', sqliteBuild: 'asyncify' });
+    try {
+      expect(db.sqliteBuild).toBe('asyncify');
+      await db.exec('CREATE TABLE t(x)');
+      await db.run('INSERT INTO t VALUES (?)', [42]);
+      const snapshot = await db.at(db.version);
+      expect(snapshot.sqliteBuild).toBe('asyncify');
+      expect(await snapshot.get('SELECT x FROM t')).toEqual({ x: 42 });
+      await snapshot.close();
+    } finally {
+      await db.close();
+    }
+  });
+});
