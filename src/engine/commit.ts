@@ -42,7 +42,7 @@ import {
 } from './keys.ts';
 import { validatePageNumber } from './read.ts';
 import { all, runAsync, wait, type AnyReader, type AnyTransaction, type Steps } from './steps.ts';
-import { writeTransactionSteps } from './transact.ts';
+import { writeTransactionSteps, type Attempt } from './transact.ts';
 import { parseVersion, versionFromBytes, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
 export interface CommitRequest {
@@ -190,14 +190,16 @@ const TOKEN_REVOKED = Symbol('token revoked');
  */
 function* openToken(plan: Plan, firstChunk: Content[]): Steps<Uint8Array> {
   const token = randomId();
-  yield* writeTransactionSteps(plan.db.kv, function* (tx) {
-    const reader = tx.snapshot();
-    yield* checkSnapshot(tx, reader, reader, plan);
-    yield* checkConflicts(reader, reader, plan);
-    yield* uploadChunk(tx, plan.db.prefix, firstChunk);
-    tx.set(tokenKey(plan.db.prefix, token), u64be(BigInt(Date.now())));
-  });
+  yield* writeTransactionSteps(plan.db.kv, (tx) => openTokenIn(tx, plan, firstChunk, token));
   return token;
+}
+
+function* openTokenIn(tx: AnyTransaction, plan: Plan, firstChunk: Content[], token: Uint8Array): Steps<void> {
+  const reader = tx.snapshot();
+  yield* checkSnapshot(tx, reader, reader, plan);
+  yield* checkConflicts(reader, reader, plan);
+  yield* uploadChunk(tx, plan.db.prefix, firstChunk);
+  tx.set(tokenKey(plan.db.prefix, token), u64be(BigInt(Date.now())));
 }
 
 /** The guards on a writer's snapshot: not in the future, not below the GC watermark, not above the head. */
@@ -227,13 +229,7 @@ function* checkSnapshot(
 function* checkConflicts(pageReader: AnyReader, lastWriteReader: AnyReader, plan: Plan): Steps<void> {
   const { db, snapshot } = plan;
   if (plan.readSet) {
-    const newest = yield* all(
-      plan.readSet.map(function* (page): Steps<Version | undefined> {
-        const range = pageRange(db.prefix, page);
-        const [entry] = yield* wait(pageReader.getRange(range.begin, range.end, { limit: 1, reverse: true }));
-        return entry ? versionFromBytes(versionSuffix(entry[0])) : undefined;
-      }),
-    );
+    const newest = yield* all(plan.readSet.map((page) => newestVersionOf(pageReader, db, page)));
     const stale = plan.readSet.filter((_, i) => newest[i] !== undefined && newest[i]! > snapshot);
     if (stale.length > 0) {
       const winning = newest.reduce<Version>((max, v) => (v !== undefined && v > max ? v : max), snapshot);
@@ -249,63 +245,27 @@ function* checkConflicts(pageReader: AnyReader, lastWriteReader: AnyReader, plan
   }
 }
 
+/** The version of `page`'s newest page-index entry (undefined when it was never written). */
+function* newestVersionOf(reader: AnyReader, db: DatabaseRef, page: number): Steps<Version | undefined> {
+  const range = pageRange(db.prefix, page);
+  const [entry] = yield* wait(reader.getRange(range.begin, range.end, { limit: 1, reverse: true }));
+  return entry ? versionFromBytes(versionSuffix(entry[0])) : undefined;
+}
+
 /** Phase two (or the only phase): one kv transaction makes the commit visible. */
+/**
+ * The read version of a publish's last attempt, and of the first that may have landed (after a 1021): a
+ * commit version is above its read version, so that commit is newer than it (findLanded).
+ */
+interface PublishReads {
+  last?: bigint;
+  landedAfter?: bigint;
+}
+
 function* publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Steps<Version | typeof TOKEN_REVOKED> {
   const { db } = plan;
-  const ns = db.prefix;
-  // The read version of this commit's last attempt, and of the first that may have landed (after a 1021):
-  // a commit version is above its read version, so that commit is newer than it (findLanded).
-  let readVersion: bigint | undefined;
-  let landedAfter: bigint | undefined;
-  const written = yield* writeTransactionSteps(db.kv, function* (tx, attempt): Steps<Version | typeof TOKEN_REVOKED | undefined> {
-    if (attempt.maybeCommitted && landedAfter === undefined) landedAfter = readVersion;
-    readVersion = undefined;
-    // Only after a maybe-committed attempt can this commit already be in the store. Looked for before the
-    // checks: a landed commit is what a retry reports, and the checks would see it as a conflict (or as too
-    // old, once GC moved the watermark up to it).
-    if (attempt.maybeCommitted) {
-      const earlier = yield* findLanded(tx, plan, landedAfter);
-      if (earlier !== undefined) return earlier;
-    }
-    const reader = tx.snapshot();
-    // Page level: read the pages with conflicts, the last write version without (every commit writes it).
-    // Database level: the last write version with a conflict.
-    const lastWriteReader = plan.readSet ? reader : tx;
-    const [tokenValue, lastWrite] = yield* all([
-      wait(token ? tx.get(tokenKey(ns, token)) : undefined),
-      // The watermark with a conflict: a deleted database or a moved watermark stops this commit.
-      checkSnapshot(tx, tx, lastWriteReader, plan),
-      checkConflicts(tx, lastWriteReader, plan),
-    ]);
-    if (token && tokenValue === undefined) return TOKEN_REVOKED;
-
-    // Commit times never go back, so the time index stays in version order (versionAt relies on it).
-    const now = Math.max(Date.now(), lastWriteTime(lastWrite) ?? (yield* lastIndexedTime(reader, db)));
-    if (inline) for (const content of plan.contents) writeContent(tx, ns, content, now);
-    for (const { page, hash } of plan.writes) tx.setVersionstampedKey(pagePrefix(ns, page), EMPTY, hash);
-    tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey, u64be(BigInt(now)));
-    // No record of its own: the key travels in the changelog entry, and this write conflict makes a retry
-    // that looks for it (findLanded) fail if this attempt lands after the retry read.
-    const idempotency = idempotencyKey(ns, plan.idempotencyKey);
-    tx.addWriteConflictRange(idempotency, keyAfter(idempotency));
-    const listed = plan.writes.length <= MAX_LISTED_PAGES;
-    tx.setVersionstampedKey(
-      changelogPrefix(ns),
-      EMPTY,
-      encodeChangelogEntry({
-        time: now,
-        pageCount: plan.writes.length,
-        bytes: plan.bytes,
-        ...(plan.clientTag !== undefined ? { clientTag: plan.clientTag } : {}),
-        pages: listed ? plan.writes.map((w) => w.page) : 'all',
-        idempotencyKey: plan.idempotencyKey,
-      }),
-    );
-    tx.setVersionstampedKey(timeKeyPrefix(ns, now), EMPTY, EMPTY);
-    if (token) tx.clear(tokenKey(ns, token));
-    readVersion = yield* wait(tx.getReadVersion()); // known already: checkSnapshot read at it
-    return undefined;
-  });
+  const reads: PublishReads = {};
+  const written = yield* writeTransactionSteps(db.kv, (tx, attempt) => publishIn(tx, attempt, plan, inline, token, reads));
   if (written.value !== undefined) return written.value;
   const version = versionFromBytes(written.versionstamp!);
   if (written.kvVersion !== undefined && written.previousKvVersion !== undefined) {
@@ -317,6 +277,66 @@ function* publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): S
     });
   }
   return version;
+}
+
+/** One attempt of publish: undefined when it wrote the commit, else what publish returns without writing. */
+function* publishIn(
+  tx: AnyTransaction,
+  attempt: Readonly<Attempt>,
+  plan: Plan,
+  inline: boolean,
+  token: Uint8Array | undefined,
+  reads: PublishReads,
+): Steps<Version | typeof TOKEN_REVOKED | undefined> {
+  const { db } = plan;
+  const ns = db.prefix;
+  if (attempt.maybeCommitted && reads.landedAfter === undefined) reads.landedAfter = reads.last;
+  reads.last = undefined;
+  // Only after a maybe-committed attempt can this commit already be in the store. Looked for before the
+  // checks: a landed commit is what a retry reports, and the checks would see it as a conflict (or as too
+  // old, once GC moved the watermark up to it).
+  if (attempt.maybeCommitted) {
+    const earlier = yield* findLanded(tx, plan, reads.landedAfter);
+    if (earlier !== undefined) return earlier;
+  }
+  const reader = tx.snapshot();
+  // Page level: read the pages with conflicts, the last write version without (every commit writes it).
+  // Database level: the last write version with a conflict.
+  const lastWriteReader = plan.readSet ? reader : tx;
+  const [tokenValue, lastWrite] = yield* all([
+    wait(token ? tx.get(tokenKey(ns, token)) : undefined),
+    // The watermark with a conflict: a deleted database or a moved watermark stops this commit.
+    checkSnapshot(tx, tx, lastWriteReader, plan),
+    checkConflicts(tx, lastWriteReader, plan),
+  ]);
+  if (token && tokenValue === undefined) return TOKEN_REVOKED;
+
+  // Commit times never go back, so the time index stays in version order (versionAt relies on it).
+  const now = Math.max(Date.now(), lastWriteTime(lastWrite) ?? (yield* lastIndexedTime(reader, db)));
+  if (inline) for (const content of plan.contents) writeContent(tx, ns, content, now);
+  for (const { page, hash } of plan.writes) tx.setVersionstampedKey(pagePrefix(ns, page), EMPTY, hash);
+  tx.setVersionstampedValue(lastWriteKey(ns), plan.idempotencyKey, u64be(BigInt(now)));
+  // No record of its own: the key travels in the changelog entry, and this write conflict makes a retry
+  // that looks for it (findLanded) fail if this attempt lands after the retry read.
+  const idempotency = idempotencyKey(ns, plan.idempotencyKey);
+  tx.addWriteConflictRange(idempotency, keyAfter(idempotency));
+  const listed = plan.writes.length <= MAX_LISTED_PAGES;
+  tx.setVersionstampedKey(
+    changelogPrefix(ns),
+    EMPTY,
+    encodeChangelogEntry({
+      time: now,
+      pageCount: plan.writes.length,
+      bytes: plan.bytes,
+      ...(plan.clientTag !== undefined ? { clientTag: plan.clientTag } : {}),
+      pages: listed ? plan.writes.map((w) => w.page) : 'all',
+      idempotencyKey: plan.idempotencyKey,
+    }),
+  );
+  tx.setVersionstampedKey(timeKeyPrefix(ns, now), EMPTY, EMPTY);
+  if (token) tx.clear(tokenKey(ns, token));
+  reads.last = yield* wait(tx.getReadVersion()); // known already: checkSnapshot read at it
+  return undefined;
 }
 
 /** The newest time-index entry's time (0 when none): for last write values that carry no time. */

@@ -121,9 +121,7 @@ export function* createDatabaseSteps(kv: Kv, name: string, options?: CreateOptio
     forkOf: null,
     ancestors: [],
   };
-  return yield* createNamespaceSteps(kv, rootOf(options), name, function* () {
-    return { metadata };
-  });
+  return yield* createNamespaceSteps(kv, rootOf(options), name, () => wait({ metadata }));
 }
 
 /** What a new database starts as: its metadata, and keys it needs outside its namespace (a fork's pin). */
@@ -145,23 +143,32 @@ export function* createNamespaceSteps(
 ): Steps<DatabaseRef> {
   // The token tells our own earlier attempt (after 1021) apart from someone else's database of that name.
   const token = new Uint8Array(randomBytes(TOKEN_BYTES));
-  const key = nameKey(root, name);
-  const { value, versionstamp } = yield* writeTransactionSteps(kv, function* (tx) {
-    const existing = yield* wait(tx.get(key));
-    if (existing !== undefined) {
-      if (!bytesEqual(existing.subarray(10), token)) throw new DatabaseExistsError(name);
-      const id = copyBytes(existing, 0, 10);
-      const stored = yield* wait(tx.get(metadataKey(namespacePrefix(root, id))));
-      return { id, metadata: decodeMetadata(stored!) };
-    }
-    const { metadata, write } = yield* plan(tx);
-    tx.setVersionstampedValue(key, new Uint8Array(0), token);
-    tx.setVersionstampedKey(databasesPrefix(root), METADATA_SUFFIX, encodeMetadata(metadata));
-    tx.setVersionstampedKey(databasesPrefix(root), WATERMARK_SUFFIX, versionToBytes(ZERO_VERSION));
-    write?.(tx);
-    return { id: undefined, metadata };
-  });
+  const { value, versionstamp } = yield* writeTransactionSteps(kv, (tx) => writeNamespace(tx, root, name, token, plan));
   return refOf(kv, root, name, value.id ?? versionstamp!, value.metadata);
+}
+
+/** createNamespaceSteps' transaction: the id (of our own earlier attempt) or undefined (the versionstamp). */
+function* writeNamespace(
+  tx: AnyTransaction,
+  root: Bytes,
+  name: string,
+  token: Uint8Array,
+  plan: (tx: AnyTransaction) => Steps<NamespacePlan>,
+): Steps<{ id: Uint8Array | undefined; metadata: DatabaseMetadata }> {
+  const key = nameKey(root, name);
+  const existing = yield* wait(tx.get(key));
+  if (existing !== undefined) {
+    if (!bytesEqual(existing.subarray(10), token)) throw new DatabaseExistsError(name);
+    const id = copyBytes(existing, 0, 10);
+    const stored = yield* wait(tx.get(metadataKey(namespacePrefix(root, id))));
+    return { id, metadata: decodeMetadata(stored!) };
+  }
+  const { metadata, write } = yield* plan(tx);
+  tx.setVersionstampedValue(key, new Uint8Array(0), token);
+  tx.setVersionstampedKey(databasesPrefix(root), METADATA_SUFFIX, encodeMetadata(metadata));
+  tx.setVersionstampedKey(databasesPrefix(root), WATERMARK_SUFFIX, versionToBytes(ZERO_VERSION));
+  write?.(tx);
+  return { id: undefined, metadata };
 }
 
 /** createNamespaceSteps with an asynchronous plan (forks). */
@@ -336,12 +343,13 @@ export function readWatermark(reader: KvReader, db: DatabaseRef): Promise<Versio
  * `read` in a snapshot of `db`'s store, alongside readWatermark so a deleted database is refused
  * (DatabaseNotFoundError) rather than read as empty.
  */
-export function* readExistingSteps<T>(db: DatabaseRef, read: (reader: AnyReader) => Steps<T>): Steps<T> {
-  return yield* readTransactionSteps(db.kv, function* (tx) {
-    const reader = tx.snapshot();
-    const [, value] = yield* all([readWatermarkSteps(reader, db), read(reader)]);
-    return value;
-  });
+export function readExistingSteps<T>(db: DatabaseRef, read: (reader: AnyReader) => Steps<T>): Steps<T> {
+  return readTransactionSteps(db.kv, (tx) => readExistingIn(tx.snapshot(), db, read));
+}
+
+function* readExistingIn<T>(reader: AnyReader, db: DatabaseRef, read: (reader: AnyReader) => Steps<T>): Steps<T> {
+  const [, value] = yield* all([readWatermarkSteps(reader, db), read(reader)]);
+  return value;
 }
 
 export function readExisting<T>(db: DatabaseRef, read: (reader: KvReader) => Promise<T>): Promise<T> {

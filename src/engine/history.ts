@@ -7,7 +7,7 @@ import { headOf, readWatermark, readWatermarkSteps, type DatabaseRef } from './d
 import { DatabaseNotFoundError, FutureVersionError, InvalidOptionError, NoVersionAtTimeError } from './errors.ts';
 import { changelogBetween, changelogKey, changelogPrefix, lastWriteKey, metadataKey, timeKeyPrefix, timePrefix, versionSuffix } from './keys.ts';
 import { decodeMetadata } from './metadata.ts';
-import { all, runAsync, wait, type AnyReader, type Steps } from './steps.ts';
+import { all, runAsync, wait, type AnyReader, type AnyTransaction, type Steps } from './steps.ts';
 import { readTransaction, readTransactionSteps } from './transact.ts';
 import {
   ZERO_VERSION,
@@ -57,16 +57,18 @@ export function* changesSteps(db: DatabaseRef, from: Version, to: Version): Step
   const begin = parseVersion(from);
   const end = parseVersion(to);
   if (begin > end) throw new InvalidOptionError('version range', `from ${begin} is after to ${end}`);
-  return yield* readTransactionSteps(db.kv, function* (tx) {
-    const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
-    // Later commits could still land at or below a future `to`: an answer now would be wrong then.
-    if (end > latest) throw new FutureVersionError(end, latest);
-    const reader = tx.snapshot();
-    const [watermark, pages] = yield* all([readWatermarkSteps(reader, db), changedPages(reader, db, begin, end)]);
-    // GC removes changelog entries below its watermark: what changed there is no longer known.
-    if (begin < watermark && begin !== end) return 'all';
-    return pages;
-  });
+  return yield* readTransactionSteps(db.kv, (tx) => changesIn(tx, db, begin, end));
+}
+
+function* changesIn(tx: AnyTransaction, db: DatabaseRef, begin: Version, end: Version): Steps<number[] | 'all'> {
+  const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
+  // Later commits could still land at or below a future `to`: an answer now would be wrong then.
+  if (end > latest) throw new FutureVersionError(end, latest);
+  const reader = tx.snapshot();
+  const [watermark, pages] = yield* all([readWatermarkSteps(reader, db), changedPages(reader, db, begin, end)]);
+  // GC removes changelog entries below its watermark: what changed there is no longer known.
+  if (begin < watermark && begin !== end) return 'all';
+  return pages;
 }
 
 export interface HeadCheck {
@@ -112,28 +114,35 @@ export function* headAndChangesSteps(db: DatabaseRef, since?: Version, sinceRead
   if (from !== undefined && own !== undefined && own.before === sinceReadVersion && storeVersionSync(db) === own.after) {
     return { head: own.head, changed: own.changed === 'all' ? 'all' : [...own.changed], readVersion: own.after };
   }
-  return yield* readTransactionSteps(db.kv, function* (tx): Steps<HeadCheck> {
-    const readVersion = yield* wait(tx.getReadVersion());
-    if (from !== undefined && readVersion === sinceReadVersion) return { head: from, changed: [], readVersion };
-    const reader = tx.snapshot();
-    // Every changelog entry after `from` in this snapshot is at or below its head: no upper bound needed.
-    const [watermark, lastWrite, entries] = yield* all([
-      readWatermarkSteps(reader, db),
-      wait(reader.get(lastWriteKey(db.prefix))),
-      wait(
-        from === undefined
-          ? []
-          : reader.getRange(keyAfter(changelogKey(db.prefix, versionToBytes(from))), prefixEnd(changelogPrefix(db.prefix)), {
-              limit: MAX_CHANGED_COMMITS + 1,
-            }),
-      ),
-    ]);
-    const head = headOf(db, lastWrite);
-    if (from === undefined || from === head) return { head, changed: [], readVersion };
-    // Below the GC watermark the changelog is gone; a head behind `from` is not a later state: drop everything.
-    if (from < watermark || from > head) return { head, changed: 'all', readVersion };
-    return { head, changed: pagesOfEntries(entries), readVersion };
-  });
+  return yield* readTransactionSteps(db.kv, (tx) => headAndChangesIn(tx, db, from, sinceReadVersion));
+}
+
+function* headAndChangesIn(
+  tx: AnyTransaction,
+  db: DatabaseRef,
+  from: Version | undefined,
+  sinceReadVersion: bigint | undefined,
+): Steps<HeadCheck> {
+  const readVersion = yield* wait(tx.getReadVersion());
+  if (from !== undefined && readVersion === sinceReadVersion) return { head: from, changed: [], readVersion };
+  const reader = tx.snapshot();
+  // Every changelog entry after `from` in this snapshot is at or below its head: no upper bound needed.
+  const [watermark, lastWrite, entries] = yield* all([
+    readWatermarkSteps(reader, db),
+    wait(reader.get(lastWriteKey(db.prefix))),
+    wait(
+      from === undefined
+        ? []
+        : reader.getRange(keyAfter(changelogKey(db.prefix, versionToBytes(from))), prefixEnd(changelogPrefix(db.prefix)), {
+            limit: MAX_CHANGED_COMMITS + 1,
+          }),
+    ),
+  ]);
+  const head = headOf(db, lastWrite);
+  if (from === undefined || from === head) return { head, changed: [], readVersion };
+  // Below the GC watermark the changelog is gone; a head behind `from` is not a later state: drop everything.
+  if (from < watermark || from > head) return { head, changed: 'all', readVersion };
+  return { head, changed: pagesOfEntries(entries), readVersion };
 }
 
 /**

@@ -9,7 +9,7 @@ import { FutureVersionError, InvalidPageError, VersionTooOldError } from './erro
 import { readContents } from './content.ts';
 import { readWatermarkSteps, type DatabaseRef } from './databases.ts';
 import { pageRangeAt } from './keys.ts';
-import { all, runAsync, wait, type AnyReader, type Steps } from './steps.ts';
+import { all, runAsync, wait, type AnyReader, type AnyTransaction, type Steps } from './steps.ts';
 import { readTransactionSteps } from './transact.ts';
 import { parseVersion, versionOfReadVersion, versionToBytes, type Version } from './version.ts';
 
@@ -40,16 +40,16 @@ export function* findPageHashesSteps(
   version: Bytes,
 ): Steps<(PageHash | undefined)[]> {
   const layers = [{ prefix: db.prefix, version }, ...(db.bases ?? [])];
-  return yield* all(
-    pages.map(function* (page): Steps<PageHash | undefined> {
-      for (const layer of layers) {
-        const range = pageRangeAt(layer.prefix, page, layer.version);
-        const [entry] = yield* wait(reader.getRange(range.begin, range.end, { limit: 1, reverse: true }));
-        if (entry !== undefined) return { hash: entry[1], ns: layer.prefix };
-      }
-      return undefined;
-    }),
-  );
+  return yield* all(pages.map((page) => findPageHash(reader, layers, page)));
+}
+
+function* findPageHash(reader: AnyReader, layers: { prefix: Bytes; version: Bytes }[], page: number): Steps<PageHash | undefined> {
+  for (const layer of layers) {
+    const range = pageRangeAt(layer.prefix, page, layer.version);
+    const [entry] = yield* wait(reader.getRange(range.begin, range.end, { limit: 1, reverse: true }));
+    if (entry !== undefined) return { hash: entry[1], ns: layer.prefix };
+  }
+  return undefined;
 }
 
 export function findPageHashes(reader: KvReader, db: DatabaseRef, pages: number[], version: Bytes): Promise<(PageHash | undefined)[]> {
@@ -79,36 +79,39 @@ export function* readPagesSteps(db: DatabaseRef, pages: number[], version: Versi
   return out;
 }
 
-function* readBatch(db: DatabaseRef, pages: number[], version: Version): Steps<(Uint8Array | undefined)[]> {
+function readBatch(db: DatabaseRef, pages: number[], version: Version): Steps<(Uint8Array | undefined)[]> {
+  return readTransactionSteps(db.kv, (tx) => readBatchIn(tx, db, pages, version));
+}
+
+function* readBatchIn(tx: AnyTransaction, db: DatabaseRef, pages: number[], version: Version): Steps<(Uint8Array | undefined)[]> {
   const versionBytes = versionToBytes(version);
-  return yield* readTransactionSteps(db.kv, function* (tx) {
-    const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
-    if (version > latest) throw new FutureVersionError(version, latest);
-    const reader = tx.snapshot();
-    const [watermark, hashes] = yield* all([readWatermarkSteps(reader, db), findPageHashesSteps(reader, db, pages, versionBytes)]);
-    if (version < watermark) throw new VersionTooOldError(version, watermark);
-    const found = pages.flatMap((page, i) => (hashes[i] ? [{ page, ...hashes[i], index: i }] : []));
-    const out = new Array<Uint8Array | undefined>(pages.length).fill(undefined);
-    // A fork's pages come from up to one namespace per layer: one round trip each, all at once.
-    const byNamespace = new Map<Uint8Array, typeof found>();
-    for (const f of found) {
-      const group = byNamespace.get(f.ns);
-      if (group === undefined) byNamespace.set(f.ns, [f]);
-      else group.push(f);
-    }
-    yield* all(
-      [...byNamespace].map(function* ([ns, group]) {
-        const contents = yield* readContents(
-          reader,
-          ns,
-          db.name,
-          db.pageSize,
-          group.map((f) => f.hash),
-          group.map((f) => f.page),
-        );
-        group.forEach((f, i) => (out[f.index] = contents[i]));
-      }),
-    );
-    return out;
-  });
+  const latest = versionOfReadVersion(yield* wait(tx.getReadVersion()));
+  if (version > latest) throw new FutureVersionError(version, latest);
+  const reader = tx.snapshot();
+  const [watermark, hashes] = yield* all([readWatermarkSteps(reader, db), findPageHashesSteps(reader, db, pages, versionBytes)]);
+  if (version < watermark) throw new VersionTooOldError(version, watermark);
+  const found = pages.flatMap((page, i) => (hashes[i] ? [{ page, ...hashes[i], index: i }] : []));
+  const out = new Array<Uint8Array | undefined>(pages.length).fill(undefined);
+  // A fork's pages come from up to one namespace per layer: one round trip each, all at once.
+  const byNamespace = new Map<Uint8Array, typeof found>();
+  for (const f of found) {
+    const group = byNamespace.get(f.ns);
+    if (group === undefined) byNamespace.set(f.ns, [f]);
+    else group.push(f);
+  }
+  yield* all([...byNamespace].map(([ns, group]) => readGroup(reader, db, ns, group, out)));
+  return out;
+}
+
+/** Reads the contents of `group` (pages stored in namespace `ns`) into `out` at their indexes. */
+function* readGroup(
+  reader: AnyReader,
+  db: DatabaseRef,
+  ns: Bytes,
+  group: { page: number; hash: Uint8Array; index: number }[],
+  out: (Uint8Array | undefined)[],
+): Steps<void> {
+  const hashes = group.map((f) => f.hash);
+  const contents = yield* readContents(reader, ns, db.name, db.pageSize, hashes, group.map((f) => f.page));
+  group.forEach((f, i) => (out[f.index] = contents[i]));
 }

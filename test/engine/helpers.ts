@@ -8,7 +8,7 @@ import { createDatabase, type DatabaseRef } from '../../src/engine/index.ts';
 import { tokensRange } from '../../src/engine/keys.ts';
 import { compareBytes } from '../../src/kv/bytes.ts';
 import { ErrorCode, KvError, openKv } from '../../src/kv/index.ts';
-import type { Bytes, CommitResult, Kv, KvTransaction } from '../../src/kv/types.ts';
+import type { Bytes, CommitResult, Kv, KvTransaction, KvTransactionSync, KvWrites } from '../../src/kv/types.ts';
 
 export interface Backend {
   name: string;
@@ -80,24 +80,29 @@ export function recordingKv(kv: Kv): RecordingKv {
 }
 
 /**
- * Counts the commit tokens registered through it on the database with namespace `ns`. Only a two-phase commit
- * registers one (an inline commit never does), so a test sized to be two-phase can check that it was.
+ * Counts the commit tokens registered through it (by asynchronous or synchronous transactions) on the
+ * database with namespace `ns`. Only a two-phase commit registers one (an inline commit never does), so a
+ * test sized to be two-phase can check that it was.
  */
 export function twoPhaseSpy(kv: Kv, ns: Bytes): Kv & { readonly tokens: number } {
   const { begin, end } = tokensRange(ns);
   let tokens = 0;
-  const wrap = (tx: KvTransaction): KvTransaction =>
-    withMethods(tx, {
+  const wrap = <T extends KvTransaction | KvTransactionSync>(tx: T): T =>
+    withMethods<KvWrites>(tx, {
       set(key: Bytes, value: Bytes) {
         if (compareBytes(key, begin) >= 0 && compareBytes(key, end) < 0) tokens++;
         tx.set(key, value);
       },
-    });
+    }) as T;
+  const createSync = kv.createTransactionSync?.bind(kv);
+  const committedVersionSync = kv.committedVersionSync?.bind(kv);
   return {
     get url() {
       return kv.url;
     },
     createTransaction: (options) => wrap(kv.createTransaction(options)),
+    ...(createSync ? { createTransactionSync: (options) => wrap(createSync(options)) } : {}),
+    ...(committedVersionSync ? { committedVersionSync } : {}),
     run: (body, options) => kv.run((tx) => body(wrap(tx)), options),
     close: () => kv.close(),
     get tokens() {
