@@ -1,13 +1,14 @@
 /**
  * The Kv of the embedded stores (memory, lmdb): transactions from transaction.ts over a
- * `Storage`, and `run` as the shared retry loop.
+ * `Storage` (synchronous ones too when the store can commit synchronously), and `run` as the
+ * shared retry loop.
  */
 
 import { ErrorCode, KvError } from './errors.ts';
 import { runWithRetries } from './retry.ts';
 import type { Storage } from './storage.ts';
-import { EmbeddedTransaction, type EmbeddedOptions } from './transaction.ts';
-import type { Kv, KvTransaction, RunOptions, TransactionOptions } from './types.ts';
+import { EmbeddedTransaction, EmbeddedTransactionSync, type EmbeddedOptions, type SyncStorage } from './transaction.ts';
+import type { Kv, KvTransaction, KvTransactionSync, RunOptions, TransactionOptions } from './types.ts';
 
 export type EmbeddedKvOptions = EmbeddedOptions;
 
@@ -20,11 +21,20 @@ export function createEmbeddedKv(storage: Storage, url: string, options: Embedde
     checkOpen();
     return new EmbeddedTransaction(storage, txOptions, options);
   };
+  const syncStorage = storage.commitSync !== undefined ? (storage as SyncStorage) : undefined;
   // A transaction's read version is its snapshot's version: the store's latest version.
   const latestVersion = storage.latestVersion?.bind(storage);
   return {
     url,
     createTransaction,
+    ...(syncStorage !== undefined
+      ? {
+          createTransactionSync: (txOptions?: TransactionOptions): KvTransactionSync => {
+            checkOpen();
+            return new EmbeddedTransactionSync(syncStorage, txOptions, options);
+          },
+        }
+      : {}),
     ...(latestVersion !== undefined
       ? {
           committedVersionSync: () => {

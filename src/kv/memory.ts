@@ -94,6 +94,11 @@ export class MemoryStorage implements Storage {
   }
 
   async commit(request: CommitRequest): Promise<Committed> {
+    return this.commitSync(request);
+  }
+
+  /** Commits are in memory, so the asynchronous commit is this one; "durable" once applied. */
+  commitSync(request: CommitRequest): Committed {
     this.#assertOpen();
     this.#touched.clear();
     return resolveCommit(request, this.#target, this.#now());
@@ -222,6 +227,7 @@ export function openMemoryKv(name?: string, options: EmbeddedKvOptions & MemoryS
     snapshot: () => store.snapshot(),
     latestVersion: () => store.latestVersion(),
     commit: (request) => store.commit(request),
+    commitSync: (request) => store.commitSync(request),
     close: async () => {},
   };
   return createEmbeddedKv(view, `memory:${name}`, options);

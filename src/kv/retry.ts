@@ -11,7 +11,8 @@
  *
  * `Backoff` is the delay schedule of the embedded backends' onError: 10 ms, doubling,
  * capped at 1 s, each delay drawn uniformly from its upper half (jitter keeps
- * conflicting retriers apart).
+ * conflicting retriers apart). `BlockingBackoff` is the synchronous transactions' version
+ * (see there).
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,12 +44,53 @@ export const BACKOFF_INITIAL_MS = 10;
 export const BACKOFF_MAX_MS = 1000;
 
 export class Backoff {
+  readonly #maxMs: number;
   #next = BACKOFF_INITIAL_MS;
+
+  constructor(maxMs = BACKOFF_MAX_MS) {
+    this.#maxMs = maxMs;
+  }
+
+  /** The next delay of the schedule, in ms. */
+  next(): number {
+    const ceiling = this.#next;
+    this.#next = Math.min(ceiling * 2, this.#maxMs);
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
+  }
 
   /** Waits for the next delay of the schedule. */
   async wait(): Promise<void> {
-    const ceiling = this.#next;
-    this.#next = Math.min(ceiling * 2, BACKOFF_MAX_MS);
-    await sleep(ceiling / 2 + (Math.random() * ceiling) / 2);
+    await sleep(this.next());
   }
+}
+
+/** Retries of a synchronous transaction that follow at once. */
+export const BLOCKING_IMMEDIATE_RETRIES = 2;
+export const BLOCKING_BACKOFF_MAX_MS = 50;
+
+/**
+ * The backoff of a synchronous transaction's onError, which blocks the thread. Nothing in this
+ * thread can run between such a transaction's reads and its commit, so its conflict came from
+ * another process (or an asynchronous transaction of this one) whose commit has already landed:
+ * the first retries follow at once, as they will most likely succeed. Only repeated conflicts
+ * (another process writing the same keys hard) back off, on Backoff's schedule but capped at
+ * 50 ms rather than 1 s: while it sleeps the whole event loop stands still, which costs more than
+ * a retry that may conflict again.
+ */
+export class BlockingBackoff {
+  readonly #delays = new Backoff(BLOCKING_BACKOFF_MAX_MS);
+  #retries = 0;
+
+  /** Blocks for the next delay (none for the first BLOCKING_IMMEDIATE_RETRIES calls). */
+  wait(): void {
+    if (++this.#retries <= BLOCKING_IMMEDIATE_RETRIES) return;
+    sleepSync(this.#delays.next());
+  }
+}
+
+/** A word nobody notifies: Atomics.wait on it just sleeps, without spinning. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
 }

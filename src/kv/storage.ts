@@ -66,6 +66,11 @@ export interface Storage {
    * request's bytes: it must not change them afterwards (the memory store keeps them, uncopied).
    */
   commit(request: CommitRequest): Promise<Committed>;
+  /**
+   * Optional (it makes the store's Kv offer createTransactionSync): commit's synchronous twin, with
+   * the same checks, errors (thrown) and durability: it returns once the commit is durable.
+   */
+  commitSync?(request: CommitRequest): Committed;
   close(): Promise<void>;
 }
 

@@ -1,16 +1,32 @@
 /**
- * The KvTransaction of the embedded backends (memory, lmdb), over a `Storage`:
- * a pinned read snapshot, the read-your-writes overlay, read- and write-conflict
- * ranges recorded exactly as FoundationDB records them, its limits and errors,
- * and `onError`'s backoff-and-reset. The store only checks conflicts and applies.
+ * The transactions of the embedded backends (memory, lmdb), over a `Storage`.
+ *
+ * `TransactionCore` is everything but waiting: a pinned read snapshot, the read-your-writes
+ * overlay, read- and write-conflict ranges recorded exactly as FoundationDB records them, its
+ * limits and errors, the commit request and onError's retry rules. Two thin faces add the waits:
+ * `EmbeddedTransaction` (KvTransaction: reads resolve, commit awaits `Storage.commit`, onError
+ * sleeps) and `EmbeddedTransactionSync` (KvTransactionSync: reads return, commit calls
+ * `Storage.commitSync`, onError blocks; see BlockingBackoff). The store only checks conflicts
+ * and applies.
  */
 
 import { compareBytes, keyAfter, prefixEnd, toHex, versionstamp } from './bytes.ts';
 import { rangeBytes, RangeList } from './conflict-ranges.ts';
 import { ErrorCode, isRetryable, KvError } from './errors.ts';
-import { Backoff } from './retry.ts';
-import type { KeyRange, Storage, StorageSnapshot } from './storage.ts';
-import type { Bytes, CommitResult, KeyValue, KvReader, KvTransaction, RangeOptions, TransactionOptions } from './types.ts';
+import { Backoff, BlockingBackoff } from './retry.ts';
+import type { CommitRequest, Committed, KeyRange, Storage, StorageSnapshot } from './storage.ts';
+import type {
+  Bytes,
+  CommitResult,
+  KeyValue,
+  KvReader,
+  KvReaderSync,
+  KvTransaction,
+  KvTransactionSync,
+  KvWrites,
+  RangeOptions,
+  TransactionOptions,
+} from './types.ts';
 import { LIMITS } from './types.ts';
 import { mutationBytes, WriteBuffer } from './write-buffer.ts';
 
@@ -27,30 +43,32 @@ export const DEFAULT_RETRY_LIMIT = 100;
 
 type State = 'open' | 'committing' | 'committed' | 'cancelled';
 
-export class EmbeddedTransaction implements KvTransaction {
-  readonly #storage: Storage;
+/**
+ * What both faces share, answering synchronously: every check, the snapshot, the overlay and the
+ * conflict ranges, the commit request and its result, the retry rules. A face only adds how it waits.
+ */
+abstract class TransactionCore<S extends Storage> implements KvWrites {
+  protected readonly storage: S;
   readonly #maxKeyBytes: number;
   readonly #now: () => number;
   readonly #sizeLimit: number;
   readonly #retryLimit: number;
   /** Like FoundationDB's timeout option, measured from creation and not reset by onError. */
   readonly #deadline: number;
-  readonly #backoff = new Backoff();
   #retries = 0;
   #state: State = 'open';
 
   #snapshot: StorageSnapshot | undefined;
   #readVersion: bigint | undefined;
   #readAt = 0;
-  #reader: KvReader | undefined;
   #expiry: NodeJS.Timeout | undefined;
 
   #writes = new WriteBuffer();
   #readConflicts = new RangeList();
   #writeConflicts = new RangeList();
 
-  constructor(storage: Storage, options: TransactionOptions = {}, embedded: EmbeddedOptions = {}) {
-    this.#storage = storage;
+  constructor(storage: S, options: TransactionOptions = {}, embedded: EmbeddedOptions = {}) {
+    this.storage = storage;
     this.#now = embedded.now ?? Date.now;
     this.#maxKeyBytes = Math.min(embedded.maxKeyBytes ?? LIMITS.keyBytes, LIMITS.keyBytes);
     const { timeoutMs = 0, retryLimit = DEFAULT_RETRY_LIMIT, sizeLimit = LIMITS.transactionBytes } = options;
@@ -62,27 +80,11 @@ export class EmbeddedTransaction implements KvTransaction {
     this.#deadline = timeoutMs > 0 ? this.#now() + timeoutMs : Infinity;
   }
 
-  async getReadVersion(): Promise<bigint> {
+  /** getReadVersion's answer. */
+  protected readVersion(): bigint {
     this.#assertUsable();
     this.#pin();
     return this.#readVersion!;
-  }
-
-  async get(key: Bytes): Promise<Bytes | undefined> {
-    return this.#get(key, false);
-  }
-
-  async getRange(begin: Bytes, end: Bytes, options?: RangeOptions): Promise<KeyValue[]> {
-    return this.#getRange(begin, end, options, false);
-  }
-
-  snapshot(): KvReader {
-    // One reader per transaction: engine reads ask for it on every call.
-    this.#reader ??= {
-      get: async (key) => this.#get(key, true),
-      getRange: async (begin, end, options) => this.#getRange(begin, end, options, true),
-    };
-    return this.#reader;
   }
 
   set(key: Bytes, value: Bytes): void {
@@ -156,7 +158,11 @@ export class EmbeddedTransaction implements KvTransaction {
     );
   }
 
-  async commit(): Promise<CommitResult> {
+  /**
+   * commit's first half: the request for the store, or undefined for a read-only transaction (then
+   * committed already). Throws, leaving the transaction open, when a check fails.
+   */
+  protected beginCommit(): CommitRequest | undefined {
     this.#assertUsable();
     this.#state = 'committing';
     try {
@@ -165,7 +171,7 @@ export class EmbeddedTransaction implements KvTransaction {
         // Read-only: nothing to resolve; it serializes at its read version (FoundationDB: committed version -1).
         this.#state = 'committed';
         this.#releaseSnapshot();
-        return {};
+        return undefined;
       }
       const readConflicts = [...this.#readConflicts.ranges];
       if (readConflicts.length > 0 && this.#readVersion !== undefined && this.#age() > MAX_TRANSACTION_LIFE_MS) {
@@ -180,20 +186,33 @@ export class EmbeddedTransaction implements KvTransaction {
         );
       }
       const readVersion = this.#readVersion ?? this.#currentVersion();
-      const { version, batchOrder, previousVersion } = await this.#storage.commit({ readVersion, readConflicts, writeConflicts, mutations });
-      if (this.#state === 'committing') this.#state = 'committed';
-      this.#releaseSnapshot();
-      return { versionstamp: versionstamp(version, batchOrder), version, previousVersion };
+      return { readVersion, readConflicts, writeConflicts, mutations };
     } catch (err) {
-      if (this.#state === 'committing') this.#state = 'open';
+      this.commitFailed();
       throw err;
     }
   }
 
-  async onError(err: unknown): Promise<void> {
+  /** commit's second half, once the store committed the request. */
+  protected commitDone({ version, batchOrder, previousVersion }: Committed): CommitResult {
+    if (this.#state === 'committing') this.#state = 'committed';
+    this.#releaseSnapshot();
+    return { versionstamp: versionstamp(version, batchOrder), version, previousVersion };
+  }
+
+  /** The commit failed: the transaction is open again (for onError). */
+  protected commitFailed(): void {
+    if (this.#state === 'committing') this.#state = 'open';
+  }
+
+  /** onError's first half: rethrows `err` unless it may be retried, and counts the retry. */
+  protected countRetry(err: unknown): void {
     if (this.#state === 'cancelled' || !isRetryable(err) || this.#retries >= this.#retryLimit) throw err;
     this.#retries++;
-    await this.#backoff.wait();
+  }
+
+  /** onError's second half, after the backoff: past the timeout it fails, else the transaction starts over. */
+  protected restart(): void {
     if (this.#now() >= this.#deadline) throw this.#timedOut();
     this.#reset();
   }
@@ -204,7 +223,8 @@ export class EmbeddedTransaction implements KvTransaction {
     this.#releaseSnapshot();
   }
 
-  async #get(key: Bytes, snapshot: boolean): Promise<Bytes | undefined> {
+  /** get, or a snapshot reader's get (which adds no read conflict). */
+  protected readKey(key: Bytes, snapshot: boolean): Bytes | undefined {
     this.#assertUsable();
     checkBytes(key, 'get', 'key');
     const pending = this.#writes.lookup(key);
@@ -220,7 +240,8 @@ export class EmbeddedTransaction implements KvTransaction {
     return snap.get(key);
   }
 
-  async #getRange(begin: Bytes, end: Bytes, options: RangeOptions = {}, snapshot: boolean): Promise<KeyValue[]> {
+  /** getRange, or a snapshot reader's getRange (which adds no read conflict). */
+  protected readRange(begin: Bytes, end: Bytes, options: RangeOptions = {}, snapshot: boolean): KeyValue[] {
     this.#assertUsable();
     const limit = options.limit ?? 0;
     if (!Number.isSafeInteger(limit) || limit < 0) {
@@ -289,7 +310,7 @@ export class EmbeddedTransaction implements KvTransaction {
 
   #pin(): StorageSnapshot {
     if (this.#readVersion === undefined) {
-      const snap = this.#storage.snapshot();
+      const snap = this.storage.snapshot();
       this.#snapshot = snap;
       this.#readVersion = snap.version;
       this.#readAt = this.#now();
@@ -307,7 +328,7 @@ export class EmbeddedTransaction implements KvTransaction {
   }
 
   #currentVersion(): bigint {
-    const snap = this.#storage.snapshot();
+    const snap = this.storage.snapshot();
     try {
       return snap.version;
     } finally {
@@ -358,6 +379,100 @@ export class EmbeddedTransaction implements KvTransaction {
       ErrorCode.keyTooLarge,
       `${op}: key is ${length} bytes; this store accepts keys up to ${this.#maxKeyBytes} bytes`,
     );
+  }
+}
+
+/** The asynchronous face (KvTransaction): reads resolve, commit awaits the store, onError sleeps. */
+export class EmbeddedTransaction extends TransactionCore<Storage> implements KvTransaction {
+  readonly #backoff = new Backoff();
+  #reader: KvReader | undefined;
+
+  async getReadVersion(): Promise<bigint> {
+    return this.readVersion();
+  }
+
+  async get(key: Bytes): Promise<Bytes | undefined> {
+    return this.readKey(key, false);
+  }
+
+  async getRange(begin: Bytes, end: Bytes, options?: RangeOptions): Promise<KeyValue[]> {
+    return this.readRange(begin, end, options, false);
+  }
+
+  snapshot(): KvReader {
+    // One reader per transaction: engine reads ask for it on every call.
+    this.#reader ??= {
+      get: async (key) => this.readKey(key, true),
+      getRange: async (begin, end, options) => this.readRange(begin, end, options, true),
+    };
+    return this.#reader;
+  }
+
+  async commit(): Promise<CommitResult> {
+    const request = this.beginCommit();
+    if (request === undefined) return {};
+    let committed: Committed;
+    try {
+      committed = await this.storage.commit(request);
+    } catch (err) {
+      this.commitFailed();
+      throw err;
+    }
+    return this.commitDone(committed);
+  }
+
+  async onError(err: unknown): Promise<void> {
+    this.countRetry(err);
+    await this.#backoff.wait();
+    this.restart();
+  }
+}
+
+/** A store that can also commit synchronously. */
+export type SyncStorage = Storage & { commitSync(request: CommitRequest): Committed };
+
+/** The synchronous face (KvTransactionSync): reads return, commit blocks until durable, onError blocks. */
+export class EmbeddedTransactionSync extends TransactionCore<SyncStorage> implements KvTransactionSync {
+  readonly #backoff = new BlockingBackoff();
+  #reader: KvReaderSync | undefined;
+
+  getReadVersion(): bigint {
+    return this.readVersion();
+  }
+
+  get(key: Bytes): Bytes | undefined {
+    return this.readKey(key, false);
+  }
+
+  getRange(begin: Bytes, end: Bytes, options?: RangeOptions): KeyValue[] {
+    return this.readRange(begin, end, options, false);
+  }
+
+  snapshot(): KvReaderSync {
+    this.#reader ??= {
+      get: (key) => this.readKey(key, true),
+      getRange: (begin, end, options) => this.readRange(begin, end, options, true),
+    };
+    return this.#reader;
+  }
+
+  commit(): CommitResult {
+    const request = this.beginCommit();
+    if (request === undefined) return {};
+    let committed: Committed;
+    try {
+      committed = this.storage.commitSync(request);
+    } catch (err) {
+      this.commitFailed();
+      throw err;
+    }
+    return this.commitDone(committed);
+  }
+
+  onError(err: unknown): void {
+    this.countRetry(err);
+    this.#backoff.wait();
+    this.restart();
   }
 }
 

@@ -34,7 +34,7 @@ describe('steps runners', () => {
     const kv = await openKv('memory:');
     await kv.run(async (tx: KvTransaction) => tx.set(bytes('a'), bytes('1')));
     expect(await runAsync(readBoth(kv))).toEqual(['1', '-']);
-    if (kv.createTransactionSync) expect(runSync(readBoth(kv))).toEqual(['1', '-']);
+    expect(runSync(readBoth(kv))).toEqual(['1', '-']);
     await kv.close();
   });
 
