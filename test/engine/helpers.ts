@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { createDatabase, type DatabaseRef } from '../../src/engine/index.ts';
 import { tokensRange } from '../../src/engine/keys.ts';
+import { runAsync, runSync, wait, type AnyTransaction, type Steps } from '../../src/engine/steps.ts';
 import { compareBytes } from '../../src/kv/bytes.ts';
 import { ErrorCode, KvError, openKv } from '../../src/kv/index.ts';
 import type { Bytes, CommitResult, Kv, KvTransaction, KvTransactionSync, KvWrites } from '../../src/kv/types.ts';
@@ -39,6 +40,8 @@ const lmdb: Backend = {
 };
 
 export const backends: Backend[] = [memory, lmdb];
+/** The backends with synchronous transactions (Kv.createTransactionSync): the engine's runSync path. */
+export const syncBackends: Backend[] = [memory];
 
 /**
  * Before each test of the enclosing describe: a fresh store on `backend` holding an empty database 'db',
@@ -68,7 +71,7 @@ export function recordingKv(kv: Kv): RecordingKv {
     ...interceptCommits(kv, (tx) => {
       largest = Math.max(largest, tx.getApproximateSize());
       commits++;
-      return tx.commit();
+      return wait(tx.commit());
     }),
     get largest() {
       return largest;
@@ -141,19 +144,22 @@ export class Crash extends Error {}
 export interface ScriptStep {
   /** Absent: the commit goes through normally. */
   fault?: ScriptedFault;
-  /** Runs after the commit (or the fault) and before the result is reported, e.g. another client's commit. */
-  between?: () => Promise<void>;
+  /**
+   * Runs after the commit (or the fault) and before the result is reported, e.g. another client's commit;
+   * synchronously (returning nothing) for a synchronous transaction's commit.
+   */
+  between?: () => Promise<void> | void;
 }
 
 /** A Kv whose n-th commit (1-based, counting every transaction's commit) goes as `script(n)` says. */
 export function scriptedKv(kv: Kv, script: (n: number) => ScriptStep | undefined): Kv & { readonly commits: number } {
   let commits = 0;
   return {
-    ...interceptCommits(kv, async (tx) => {
+    ...interceptCommits(kv, function* (tx) {
       const step = script(++commits);
       if (step?.fault === 'crash') throw new Crash(`injected crash at commit ${commits}`);
-      const result = step?.fault === 'unknownNotCommitted' ? undefined : await tx.commit();
-      await step?.between?.();
+      const result = step?.fault === 'unknownNotCommitted' ? undefined : yield* wait(tx.commit());
+      yield* wait(step?.between?.());
       if (step?.fault === undefined) return result!;
       throw new KvError(ErrorCode.commitUnknownResult);
     }),
@@ -163,14 +169,22 @@ export function scriptedKv(kv: Kv, script: (n: number) => ScriptStep | undefined
   };
 }
 
-/** A Kv whose transactions commit through `commit(tx)` (which calls tx.commit() itself, or not). */
-function interceptCommits(kv: Kv, commit: (tx: KvTransaction) => Promise<CommitResult>): Kv {
-  const wrap = (tx: KvTransaction): KvTransaction => withMethods(tx, { commit: () => commit(tx) });
+/**
+ * A Kv whose transactions commit through `commit(tx)` (which calls tx.commit() itself, or not), written once
+ * as steps: run asynchronously for its transactions, synchronously for its synchronous ones (when `kv` has them).
+ */
+function interceptCommits(kv: Kv, commit: (tx: AnyTransaction) => Steps<CommitResult>): Kv {
+  const wrap = (tx: KvTransaction): KvTransaction => withMethods(tx, { commit: () => runAsync(commit(tx)) });
+  const wrapSync = (tx: KvTransactionSync): KvTransactionSync => withMethods(tx, { commit: () => runSync(commit(tx)) });
+  const createSync = kv.createTransactionSync?.bind(kv);
+  const committedVersionSync = kv.committedVersionSync?.bind(kv);
   return {
     get url() {
       return kv.url;
     },
     createTransaction: (options) => wrap(kv.createTransaction(options)),
+    ...(createSync ? { createTransactionSync: (options) => wrapSync(createSync(options)) } : {}),
+    ...(committedVersionSync ? { committedVersionSync } : {}),
     async run(body, options) {
       const tx = wrap(kv.createTransaction(options));
       for (;;) {
