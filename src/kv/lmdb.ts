@@ -12,6 +12,9 @@
  *   applies its mutations, logs its write ranges and prunes the log to the
  *   5 s window. Commits requested together share one transaction and one sync
  *   (group commit, see #flush), each in its own child transaction.
+ * - commitSync (synchronous transactions) commits in a synchronous LMDB write
+ *   transaction, together with this process's commits still queued; see there
+ *   for how it meets the asynchronous group commit.
  * - A commit resolves once it is on disk (fdatasync under the write lock; see
  *   lmdb-store.ts), so it survives kill -9 and, as far as the OS and disk
  *   honour fdatasync, power loss.
@@ -50,6 +53,8 @@ interface PendingCommit {
   resolve: (result: Committed) => void;
   reject: (err: unknown) => void;
 }
+
+type Outcome = { committed: Committed } | { error: unknown };
 
 type Transaction = ReturnType<LmdbStore['env']['useReadTransaction']>;
 
@@ -108,6 +113,11 @@ export class LmdbStorage implements Storage {
   readonly #syncing = new Set<Promise<unknown>>();
   #closed = false;
 
+  /** This process's commits not yet durable: queued for the next group, and groups lmdb-js is committing. */
+  get inFlight(): { queued: number; groups: number } {
+    return { queued: this.#queue.length, groups: this.#syncing.size };
+  }
+
   /** Opens or creates the store in `dir`; KvError 2130 (writing nothing) when `dir` is something else. */
   constructor(dir: string, options: LmdbStorageOptions = {}) {
     this.store = openLmdbStore(dir);
@@ -154,6 +164,34 @@ export class LmdbStorage implements Storage {
   }
 
   /**
+   * commit's synchronous twin: the same checks and errors, durable (synced) before it returns.
+   *
+   * Alongside this process's asynchronous commits: those still queued for the next group (#queue)
+   * commit first, in the same LMDB write transaction (each in its own child transaction, one sync for
+   * all), so a synchronous commit never overtakes one requested before it that is still here. A group
+   * already handed to lmdb-js (#syncing) needs nothing from us: lmdb-js's transactionSync takes the
+   * write lock its writer thread holds, so it waits until that group's transaction has committed, or,
+   * while the writer is waiting for this thread to run the group's bodies (resolveCommit), it has the
+   * writer commit what it has (none of our writes) and start over after ours: that group then lands
+   * after this commit. Either way every commit takes its version and checks its conflicts against the
+   * store inside its own write transaction, so versions increase and conflicts are found whichever
+   * lands first.
+   */
+  commitSync(request: CommitRequest): Committed {
+    this.#checkOpen();
+    this.#checkKeySizes(request.mutations);
+    let outcome: Outcome | undefined;
+    const own: PendingCommit = {
+      request,
+      resolve: (committed) => (outcome = { committed }),
+      reject: (error) => (outcome = { error }),
+    };
+    this.#commitNow([...this.#queue.splice(0), own]);
+    if ('error' in outcome!) throw outcome.error;
+    return outcome!.committed;
+  }
+
+  /**
    * Group commit. Commits requested in the same event-loop turn are resolved together: a lone one
    * in a synchronous LMDB write transaction (the lowest latency: no thread hand-offs), several, or
    * any while a group is still syncing, in one asynchronous LMDB transaction, each in its own child
@@ -164,13 +202,7 @@ export class LmdbStorage implements Storage {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
     if (batch.length === 1 && this.#syncing.size === 0) {
-      const c = batch[0]!;
-      const attempt = this.#attempt(c.request);
-      try {
-        c.resolve(this.store.env.transactionSync(attempt.run));
-      } catch (err) {
-        c.reject(attempt.failure(err));
-      }
+      this.#commitNow(batch);
       return;
     }
     const done = batch.map(async (c) => {
@@ -183,6 +215,49 @@ export class LmdbStorage implements Storage {
     });
     const group = Promise.all(done).finally(() => this.#syncing.delete(group));
     this.#syncing.add(group);
+  }
+
+  /**
+   * Commits `batch` in one synchronous LMDB write transaction, blocking this thread until it is
+   * synced: a lone commit directly, several each in a child transaction (its own version and conflict
+   * check; a failure undoes only its writes) under one sync.
+   */
+  #commitNow(batch: readonly PendingCommit[]): void {
+    const { env } = this.store;
+    const attempts = batch.map((c) => this.#attempt(c.request));
+    if (batch.length === 1) {
+      try {
+        batch[0]!.resolve(env.transactionSync(attempts[0]!.run));
+      } catch (err) {
+        batch[0]!.reject(attempts[0]!.failure(err));
+      }
+      return;
+    }
+    const outcomes: Outcome[] = [];
+    try {
+      env.transactionSync(() => {
+        for (const attempt of attempts) {
+          try {
+            // Inside a write transaction, lmdb-js runs a nested transactionSync as a child transaction.
+            outcomes.push({ committed: env.transactionSync(attempt.run) });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+      });
+    } catch (err) {
+      // The group's own commit failed: a body that failed already keeps its error, the others get theirs.
+      batch.forEach((c, i) => {
+        const outcome = outcomes[i];
+        c.reject(outcome !== undefined && 'error' in outcome ? outcome.error : attempts[i]!.failure(err));
+      });
+      return;
+    }
+    batch.forEach((c, i) => {
+      const outcome = outcomes[i]!;
+      if ('error' in outcome) c.reject(outcome.error);
+      else c.resolve(outcome.committed);
+    });
   }
 
   /** One commit's body for a write transaction, and how to report its failure. */

@@ -1,7 +1,8 @@
 /**
  * The lmdb backend across real processes: two writers on one directory stay
- * serializable, and a writer killed with SIGKILL mid-loop loses no acknowledged
- * commit and leaves no partial one.
+ * serializable (asynchronous transactions, synchronous ones, or one of each), synchronous
+ * transactions of two processes see each other's commits as conflicts, and a writer killed
+ * with SIGKILL mid-loop loses no acknowledged commit and leaves no partial one.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { errorCode } from '../../src/kv/errors.ts';
 import { openLmdbKv } from '../../src/kv/lmdb.ts';
 import { commitValue, WIDTH } from './fixtures/lmdb-writer.ts';
 
@@ -56,11 +58,15 @@ async function nextLine(child: Child): Promise<string> {
 }
 
 describe('lmdb: several processes on one directory', () => {
-  it('two processes incrementing the same counters N times each end at exactly 2N', async () => {
-    const dir = join(root, 'counters');
+  it.each([
+    ['asynchronous', 'async', 'async'],
+    ['synchronous', 'sync', 'sync'],
+    ['one synchronous, one asynchronous', 'sync', 'async'],
+  ])('two processes (%s transactions) incrementing the same counters N times each end at exactly 2N', async (_name, ...modes) => {
+    const dir = join(root, `counters-${modes.join('-')}`);
     const n = 150;
     const keys = ['count/a', 'count/b', 'count/c'];
-    const children = [0, 1].map(() => startChild('lmdb-counter.ts', [dir, String(n), keys.join(',')]));
+    const children = modes.map((mode) => startChild('lmdb-counter.ts', [dir, String(n), keys.join(','), mode]));
     for (const child of children) expect(await nextLine(child)).toBe('ready');
     for (const child of children) child.process.stdin!.write('go\n');
     const attempts: number[] = [];
@@ -76,6 +82,44 @@ describe('lmdb: several processes on one directory', () => {
     expect(values.map((v) => Buffer.from(v!).readUInt32BE())).toEqual([2 * n, 2 * n, 2 * n]);
     // Conflicts are retried, never lost: each process ran its body at least n times.
     for (const count of attempts) expect(count).toBeGreaterThanOrEqual(n);
+  });
+
+  it('synchronous transactions of two processes find their conflicts both ways, and retry', async () => {
+    const dir = join(root, 'sync-conflict');
+    const kv = await openLmdbKv(dir);
+    const key = Buffer.from('k');
+    const value = (bytes: Uint8Array | undefined) => Buffer.from(bytes!).toString();
+    const write = (v: string) => {
+      const tx = kv.createTransactionSync!();
+      tx.set(key, Buffer.from(v));
+      return tx.commit().version!;
+    };
+    try {
+      write('10');
+      const child = startChild('lmdb-sync-conflict.ts', [dir]);
+      expect(await nextLine(child)).toBe('read 10');
+      const mine = kv.createTransactionSync!();
+      expect(value(mine.get(key))).toBe('10');
+      // Both read 10; this process's other transaction commits 20 before the child commits.
+      write('20');
+      child.process.stdin!.write('go\n');
+      expect(await nextLine(child)).toBe('conflict 1020');
+      expect(await nextLine(child)).toBe('committed 21');
+      expect(await exited(child)).toBe(0);
+      // The child's commit, from another process, conflicts with `mine` (which read 10) in turn.
+      mine.set(key, Buffer.from('11'));
+      let code: number | undefined;
+      try {
+        mine.commit();
+      } catch (err) {
+        code = errorCode(err);
+        mine.onError(err);
+      }
+      expect(code).toBe(1020);
+      expect(value(mine.get(key))).toBe('21');
+    } finally {
+      await kv.close();
+    }
   });
 
   it.each([
