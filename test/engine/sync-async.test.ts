@@ -21,9 +21,11 @@ import {
   headAndChangesSteps,
   headSteps,
   openDatabaseSteps,
+  openDatabaseSync,
   readPagesSteps,
   runAsync,
   runSync,
+  SyncUnavailableError,
   type DatabaseRef,
   type Steps,
   type Version,
@@ -302,6 +304,12 @@ for (const backend of syncBackends) {
       for (const kv of kvs) expect(typeof kv.createTransactionSync).toBe('function');
     });
 
+    it('refuses a synchronous open on a store without synchronous transactions, creating nothing', async () => {
+      const asyncOnly: Kv = { ...kvs[0]!, createTransactionSync: undefined };
+      expect(() => openDatabaseSync(asyncOnly, 'nowhere', { create: true })).toThrow(SyncUnavailableError);
+      await expect(runAsync(openDatabaseSteps(kvs[0]!, 'nowhere'))).rejects.toMatchObject({ code: 'DATABASE_NOT_FOUND' });
+    });
+
     it('gives the same answers through runSync, runAsync and both, and each matches the model', async () => {
       let run = 0;
       let commits = 0;
@@ -316,7 +324,7 @@ for (const backend of syncBackends) {
           };
           const [syncDb, asyncDb, mixedDb] = [await open(kvs[0]!, true), await open(kvs[1]!, false), await open(kvs[2]!, ops[0]?.sync ?? true)];
           // Opening again (without create) finds the same database, through either runner.
-          expect(runSync(openDatabaseSteps(kvs[1]!, name)).id).toEqual(asyncDb.id);
+          expect(openDatabaseSync(kvs[1]!, name).id).toEqual(asyncDb.id);
           expect((await runAsync(openDatabaseSteps(kvs[0]!, name))).id).toEqual(syncDb.id);
           const spies = [syncDb, asyncDb, mixedDb].map((db) => twoPhaseSpy(db.kv, db.prefix));
           const logs = [
