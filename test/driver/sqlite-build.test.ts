@@ -4,10 +4,10 @@
  * or 'sync' on a store that cannot run it, is a clear error that opens and creates nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArgumentError, listDatabases, open } from '../../src/index.ts';
+import { ArgumentError, listDatabases, open, type Database } from '../../src/index.ts';
 import { SQLITE_BUILD_ENV } from '../../src/driver/sqlite-build.ts';
 import { openMemoryKv } from '../../src/kv/memory.ts';
-import type { Kv } from '../../vfs/index.ts';
+import { sqliteModuleStats, type Kv } from '../../vfs/index.ts';
 import { uniqueName } from './helpers.ts';
 
 /** A store with asynchronous transactions only, as FoundationDB. */
@@ -22,6 +22,50 @@ afterEach(() => {
 });
 
 describe('sqliteBuild', () => {
+  // First in the file (a process of its own): no module of either build is idle yet.
+  it("a closed connection's module serves the next connection of its own build only", async () => {
+    const store = openMemoryKv();
+    const use = async (db: Database, value: number): Promise<void> => {
+      await db.exec('CREATE TABLE IF NOT EXISTS t(x)');
+      await db.run('INSERT INTO t VALUES (?)', [value]);
+      expect(await db.get('SELECT sum(x) AS s FROM t')).toEqual({ s: value });
+    };
+    const sync = await open(uniqueName('sync'), { store, sqliteBuild: 'sync' });
+    await use(sync, 1);
+    await sync.close(); // its module is idle now
+    const before = { ...sqliteModuleStats };
+    const asyncify = await open(uniqueName('asyncify'), { store, sqliteBuild: 'asyncify' });
+    await use(asyncify, 2); // would break (or hang) on a sync-build module: its VFS may answer with a Promise
+    expect(sqliteModuleStats).toEqual({ built: before.built + 1, reused: before.reused });
+    await asyncify.close();
+    const again = await open(uniqueName('sync'), { store, sqliteBuild: 'sync' });
+    await use(again, 3);
+    expect(sqliteModuleStats).toEqual({ built: before.built + 1, reused: before.reused + 1 });
+    await again.close();
+  });
+
+  it('a store with synchronous transactions runs the sync build by default; MVDB_SQLITE_BUILD=asyncify changes that default, the option overrides both', async () => {
+    const cases = [
+      [undefined, undefined, 'sync'],
+      ['asyncify', undefined, 'asyncify'],
+      ['asyncify', 'sync', 'sync'],
+      ['sync', 'asyncify', 'asyncify'],
+    ] as const;
+    for (const [env, sqliteBuild, expected] of cases) {
+      if (env === undefined) delete process.env[SQLITE_BUILD_ENV];
+      else process.env[SQLITE_BUILD_ENV] = env;
+      const db = await open(uniqueName('default'), { store: 'memory:', ...(sqliteBuild !== undefined ? { sqliteBuild } : {}) });
+      try {
+        expect(db.sqliteBuild, `env ${env}, option ${sqliteBuild}`).toBe(expected);
+        // ATTACH resolves its database at once on the sync build, through the store's synchronous transactions.
+        await db.exec("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2); ATTACH 'other' AS o; CREATE TABLE IF NOT EXISTS o.u(y); DELETE FROM o.u; INSERT INTO o.u VALUES (5)");
+        expect(await db.query('SELECT (SELECT sum(x) FROM t) + (SELECT y FROM o.u) AS s')).toEqual([{ s: 8 }]);
+      } finally {
+        await db.close();
+      }
+    }
+  });
+
   it('a value other than sync or asyncify is refused with the accepted values, and nothing is created', async () => {
     const store = openMemoryKv();
     for (const bad of ['fast', 'SYNC', '', 1, true, null]) {

@@ -3,7 +3,8 @@
  * and gets the same results as a process that compiles; a file that does not match the wasm, or is not
  * whole, is never run (the process compiles instead), and a miss leaves a usable file for the next one.
  * Each case runs fresh processes (test/vfs/wasm-code-cache-child.ts): a process compiles SQLite once.
- * The checks run on the Asyncify build's file (the code that reads and checks a file is the same for both builds).
+ * Both wa-sqlite builds have a file of their own; the checks on damaged files run on the Asyncify build's
+ * (the code that reads and checks a file is the same for both).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,6 +89,18 @@ describe('wasm code cache', { timeout: 120_000 }, () => {
     expect(existsSync(`${file}.building`)).toBe(false); // the file is new: no builder started
     expect(readFileSync(file).equals(readFileSync(other))).toBe(true);
     writeFileSync(file, good);
+  });
+
+  it("the sync build has a file of its own: a sync-build process loads SQLite from it, gets what a compiling one gets, and leaves the Asyncify build's file alone", async () => {
+    const asyncifyFile = readFileSync(file);
+    const syncFile = await buildWasmCodeCache(dir, 'sync', []);
+    expect(syncFile).toBe(codeCacheFile(dir, 'sync', []));
+    expect(syncFile).not.toBe(file);
+    const [plain, cached] = [await runChild(undefined, 'sync'), await runChild(dir, 'sync')];
+    expect([plain.loaded, cached.loaded]).toEqual([0, 1]);
+    expect(plain.rows).toEqual(compiled.rows);
+    expect(cached.rows).toEqual(compiled.rows);
+    expect(readFileSync(file).equals(asyncifyFile)).toBe(true);
   });
 
   it('without a file, a process compiles and leaves one for the next', async () => {
