@@ -1,7 +1,7 @@
 /** A bare SQLite connection on the page-store VFS (no driver), for VFS tests. */
 import * as SQLite from '@journeyapps/wa-sqlite';
 import type { Kv } from '../../src/kv/types.ts';
-import { openDatabase, type DatabaseRef } from '../../src/engine/index.ts';
+import { openDatabase, openDatabaseSync, type DatabaseRef } from '../../src/engine/index.ts';
 import { PageStoreVfs, VFS_NAME, createSqliteModule, type PageStoreVfsOptions } from '../../vfs/index.ts';
 
 export interface Harness {
@@ -19,10 +19,10 @@ export async function connect(
   name: string,
   options: Partial<PageStoreVfsOptions> & { pageSize?: number } = {},
 ): Promise<Harness> {
-  const { module, sqlite3, serializer } = await createSqliteModule();
+  const { module, sqlite3, serializer } = await createSqliteModule(options.synchronous ? 'sync' : 'asyncify');
   const ref = await openDatabase(kv, name, { create: true, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
   const vfs = new PageStoreVfs(module, {
-    resolve: (n, create) => (n === name ? Promise.resolve(ref) : openDatabase(kv, n, { create })),
+    resolve: (n, create) => (n === name ? ref : options.synchronous ? openDatabaseSync(kv, n, { create }) : openDatabase(kv, n, { create })),
     ...options,
   });
   sqlite3.vfs_register(vfs as unknown as SQLiteVFS, false);
