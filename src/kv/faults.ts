@@ -9,12 +9,25 @@
  *   timeout              1031 without committing (not retryable)
  *
  * Only commits that write are faulted: a read-only commit cannot fail on FoundationDB.
- * `injected` counts what was injected, per kind.
+ * `injected` counts what was injected, per kind. Synchronous transactions (when the store has
+ * them) get the same faults, drawn from the same sequence.
  */
 
 import { ErrorCode, KvError } from './errors.ts';
 import { runWithRetries } from './retry.ts';
-import type { Bytes, CommitResult, KeyValue, Kv, KvReader, KvTransaction, RangeOptions, TransactionOptions } from './types.ts';
+import type {
+  Bytes,
+  CommitResult,
+  KeyValue,
+  Kv,
+  KvReader,
+  KvReaderSync,
+  KvTransaction,
+  KvTransactionSync,
+  KvWrites,
+  RangeOptions,
+  TransactionOptions,
+} from './types.ts';
 
 export interface FaultOptions {
   seed: number;
@@ -66,6 +79,7 @@ export function withFaults(kv: Kv, options: FaultOptions): FaultyKv {
 
   const createTransaction = (txOptions?: TransactionOptions): KvTransaction =>
     new FaultyTransaction(kv.createTransaction(txOptions), draw, injected);
+  const createInnerSync = kv.createTransactionSync?.bind(kv);
 
   return {
     get url() {
@@ -73,81 +87,132 @@ export function withFaults(kv: Kv, options: FaultOptions): FaultyKv {
     },
     injected,
     createTransaction,
+    ...(createInnerSync !== undefined
+      ? {
+          createTransactionSync: (txOptions?: TransactionOptions): KvTransactionSync =>
+            new FaultyTransactionSync(createInnerSync(txOptions), draw, injected),
+        }
+      : {}),
     run: async (body, runOptions) => runWithRetries(createTransaction(runOptions), body),
     close: () => kv.close(),
   };
 }
 
-class FaultyTransaction implements KvTransaction {
-  readonly #inner: KvTransaction;
+/** A faulty transaction's writes, passed through; only a transaction that writes has its commit faulted. */
+abstract class FaultyWrites<T extends KvWrites> implements KvWrites {
+  protected readonly inner: T;
   readonly #draw: () => FaultKind | undefined;
   readonly #injected: FaultCounts;
   #writes = false;
 
-  constructor(inner: KvTransaction, draw: () => FaultKind | undefined, injected: FaultCounts) {
-    this.#inner = inner;
+  constructor(inner: T, draw: () => FaultKind | undefined, injected: FaultCounts) {
+    this.inner = inner;
     this.#draw = draw;
     this.#injected = injected;
   }
 
-  getReadVersion(): Promise<bigint> {
-    return this.#inner.getReadVersion();
-  }
-  get(key: Bytes): Promise<Bytes | undefined> {
-    return this.#inner.get(key);
-  }
-  getRange(begin: Bytes, end: Bytes, options?: RangeOptions): Promise<KeyValue[]> {
-    return this.#inner.getRange(begin, end, options);
-  }
-  snapshot(): KvReader {
-    return this.#inner.snapshot();
-  }
   set(key: Bytes, value: Bytes): void {
-    this.#inner.set(key, value);
+    this.inner.set(key, value);
     this.#writes = true;
   }
   clear(key: Bytes): void {
-    this.#inner.clear(key);
+    this.inner.clear(key);
     this.#writes = true;
   }
   clearRange(begin: Bytes, end: Bytes): void {
-    this.#inner.clearRange(begin, end);
+    this.inner.clearRange(begin, end);
     this.#writes = true;
   }
   addReadConflictRange(begin: Bytes, end: Bytes): void {
-    this.#inner.addReadConflictRange(begin, end);
+    this.inner.addReadConflictRange(begin, end);
   }
   addWriteConflictRange(begin: Bytes, end: Bytes): void {
-    this.#inner.addWriteConflictRange(begin, end);
+    this.inner.addWriteConflictRange(begin, end);
     this.#writes = true;
   }
   setVersionstampedKey(prefix: Bytes, suffix: Bytes, value: Bytes): void {
-    this.#inner.setVersionstampedKey(prefix, suffix, value);
+    this.inner.setVersionstampedKey(prefix, suffix, value);
     this.#writes = true;
   }
   setVersionstampedValue(key: Bytes, prefix: Bytes, suffix?: Bytes): void {
-    this.#inner.setVersionstampedValue(key, prefix, suffix);
+    this.inner.setVersionstampedValue(key, prefix, suffix);
     this.#writes = true;
   }
   getApproximateSize(): number {
-    return this.#inner.getApproximateSize();
+    return this.inner.getApproximateSize();
+  }
+  cancel(): void {
+    this.inner.cancel();
+  }
+
+  /** The fault to inject into this commit, if any. */
+  protected drawFault(): FaultKind | undefined {
+    return this.#writes ? this.#draw() : undefined;
+  }
+
+  /** Counts the injected fault and returns its error. */
+  protected injectedError(fault: FaultKind): KvError {
+    this.#injected[fault]++;
+    return FAULT_ERRORS[fault]();
+  }
+
+  /** onError reset the inner transaction: nothing written yet. */
+  protected restarted(): void {
+    this.#writes = false;
+  }
+}
+
+class FaultyTransaction extends FaultyWrites<KvTransaction> implements KvTransaction {
+  getReadVersion(): Promise<bigint> {
+    return this.inner.getReadVersion();
+  }
+  get(key: Bytes): Promise<Bytes | undefined> {
+    return this.inner.get(key);
+  }
+  getRange(begin: Bytes, end: Bytes, options?: RangeOptions): Promise<KeyValue[]> {
+    return this.inner.getRange(begin, end, options);
+  }
+  snapshot(): KvReader {
+    return this.inner.snapshot();
   }
 
   async commit(): Promise<CommitResult> {
-    const fault = this.#writes ? this.#draw() : undefined;
-    if (fault === undefined) return this.#inner.commit();
-    if (fault === 'unknownCommitted') await this.#inner.commit();
-    this.#injected[fault]++;
-    throw FAULT_ERRORS[fault]();
+    const fault = this.drawFault();
+    if (fault === undefined) return this.inner.commit();
+    if (fault === 'unknownCommitted') await this.inner.commit();
+    throw this.injectedError(fault);
   }
 
   async onError(err: unknown): Promise<void> {
-    await this.#inner.onError(err);
-    this.#writes = false;
+    await this.inner.onError(err);
+    this.restarted();
+  }
+}
+
+class FaultyTransactionSync extends FaultyWrites<KvTransactionSync> implements KvTransactionSync {
+  getReadVersion(): bigint {
+    return this.inner.getReadVersion();
+  }
+  get(key: Bytes): Bytes | undefined {
+    return this.inner.get(key);
+  }
+  getRange(begin: Bytes, end: Bytes, options?: RangeOptions): KeyValue[] {
+    return this.inner.getRange(begin, end, options);
+  }
+  snapshot(): KvReaderSync {
+    return this.inner.snapshot();
   }
 
-  cancel(): void {
-    this.#inner.cancel();
+  commit(): CommitResult {
+    const fault = this.drawFault();
+    if (fault === undefined) return this.inner.commit();
+    if (fault === 'unknownCommitted') this.inner.commit();
+    throw this.injectedError(fault);
+  }
+
+  onError(err: unknown): void {
+    this.inner.onError(err);
+    this.restarted();
   }
 }
 
