@@ -8,7 +8,7 @@ import { ArgumentError, listDatabases, open, type Database } from '../../src/ind
 import { SQLITE_BUILD_ENV } from '../../src/driver/sqlite-build.ts';
 import { openMemoryKv } from '../../src/kv/memory.ts';
 import { sqliteModuleStats, type Kv } from '../../vfs/index.ts';
-import { uniqueName } from './helpers.ts';
+import { tempStoreDir, uniqueName } from './helpers.ts';
 
 /** A store with asynchronous transactions only, as FoundationDB. */
 function asyncOnlyStore(): Kv {
@@ -63,6 +63,26 @@ describe('sqliteBuild', () => {
       } finally {
         await db.close();
       }
+    }
+  });
+
+  it('an LMDB store runs the sync build by default, and the Asyncify build when asked', async () => {
+    delete process.env[SQLITE_BUILD_ENV];
+    const lmdb = tempStoreDir();
+    try {
+      for (const [options, expected] of [[{}, 'sync'], [{ sqliteBuild: 'asyncify' as const }, 'asyncify']] as const) {
+        const db = await open('same', { store: lmdb.url, ...options });
+        try {
+          expect(db.sqliteBuild).toBe(expected);
+          await db.exec('CREATE TABLE IF NOT EXISTS t(x)');
+          await db.run('INSERT INTO t VALUES (?)', [expected]);
+          expect(await db.query('SELECT x FROM t ORDER BY rowid')).toEqual(expected === 'sync' ? [{ x: 'sync' }] : [{ x: 'sync' }, { x: 'asyncify' }]);
+        } finally {
+          await db.close();
+        }
+      }
+    } finally {
+      lmdb.remove();
     }
   });
 
