@@ -33,7 +33,7 @@ export function describeSyncAlongsideAsync(backend: string, open: () => Promise<
       }
     }
 
-    it('a sync commit landing between an async transaction’s read and commit fails it with 1020', () =>
+    it("a sync commit landing between an async transaction's read and commit fails it with 1020", () =>
       withKv(async (kv) => {
         const reader = kv.createTransaction();
         expect(await reader.get(utf8('k'))).toBeUndefined();
@@ -45,7 +45,7 @@ export function describeSyncAlongsideAsync(backend: string, open: () => Promise<
         expect(await kv.createTransaction().get(utf8('marker'))).toBeUndefined();
       }));
 
-    it('an async commit landing between a sync transaction’s read and commit fails it with 1020', () =>
+    it("an async commit landing between a sync transaction's read and commit fails it with 1020", () =>
       withKv(async (kv) => {
         const reader = kv.createTransactionSync!();
         expect(reader.get(utf8('k'))).toBeUndefined();
