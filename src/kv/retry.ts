@@ -79,12 +79,18 @@ export const BLOCKING_BACKOFF_MAX_MS = 50;
  */
 export class BlockingBackoff {
   readonly #delays = new Backoff(BLOCKING_BACKOFF_MAX_MS);
+  readonly #sleep: (ms: number) => void;
   #retries = 0;
+
+  /** `sleep` blocks for that many ms (tests may record the delays instead). */
+  constructor(sleep: (ms: number) => void = sleepSync) {
+    this.#sleep = sleep;
+  }
 
   /** Blocks for the next delay (none for the first BLOCKING_IMMEDIATE_RETRIES calls). */
   wait(): void {
     if (++this.#retries <= BLOCKING_IMMEDIATE_RETRIES) return;
-    sleepSync(this.#delays.next());
+    this.#sleep(this.#delays.next());
   }
 }
 
