@@ -16,5 +16,4 @@ describe('BlockingBackoff (synchronous transactions)', () => {
       });
     }
   });
-
 });
