@@ -41,7 +41,7 @@ const lmdb: Backend = {
 
 export const backends: Backend[] = [memory, lmdb];
 /** The backends with synchronous transactions (Kv.createTransactionSync): the engine's runSync path. */
-export const syncBackends: Backend[] = [memory];
+export const syncBackends: Backend[] = [memory, lmdb];
 
 /**
  * Before each test of the enclosing describe: a fresh store on `backend` holding an empty database 'db',

@@ -5,7 +5,8 @@
  * commits), reads at past versions, head, changes and head checks goes to three stores of one backend: one
  * driven only by runSync, one only by runAsync, one switching runner at every step (sync and async
  * transactions on one store). Each store's answers must match a plain model, and the three logs of answers
- * (versions as their position in the store's history, which is all that may differ) must be equal.
+ * (versions as their position in the store's history, which is all that may differ) must be equal. Also
+ * with kv faults injected (retried commits, maybe-committed results), at different points on each store.
  */
 
 import { createHash } from 'node:crypto';
@@ -30,6 +31,7 @@ import {
   type Steps,
   type Version,
 } from '../../src/engine/index.ts';
+import { withFaults } from '../../src/kv/index.ts';
 import type { Kv } from '../../src/kv/types.ts';
 import { pageOf, syncBackends, twoPhaseSpy } from './helpers.ts';
 
@@ -289,14 +291,29 @@ function expectedAt(model: Model, db: DatabaseRef, at: number, pages: number[]) 
   return model.stateAt(at, pages).map((seed) => (seed === undefined ? undefined : digest(pageOf(db.pageSize, seed))));
 }
 
-for (const backend of syncBackends) {
-  describe(`operations run synchronously and asynchronously agree (${backend.name})`, () => {
+const variants = syncBackends.flatMap((backend) => [
+  { backend, faults: false },
+  { backend, faults: true },
+]);
+
+for (const { backend, faults } of variants) {
+  describe(`operations run synchronously and asynchronously agree (${backend.name}${faults ? ', with kv faults' : ''})`, () => {
+    /** The three stores, each seen through its own fault injection when `faults`. */
     let kvs: Kv[];
+    let injected: () => number = () => 0;
     let closes: (() => Promise<void>)[];
     beforeAll(async () => {
       const opened = await Promise.all([backend.open(), backend.open(), backend.open()]);
-      kvs = opened.map((o) => o.kv);
       closes = opened.map((o) => o.close);
+      kvs = opened.map((o) => o.kv);
+      if (faults) {
+        // Commits fail (and are retried) at different points on each store: the answers must not change.
+        const faulty = kvs.map((kv, i) =>
+          withFaults(kv, { seed: 7 + i, notCommitted: 0.1, tooOld: 0.05, unknownCommitted: 0.1, unknownNotCommitted: 0.1 }),
+        );
+        kvs = faulty;
+        injected = () => faulty.reduce((n, f) => n + Object.values(f.injected).reduce((a, b) => a + b, 0), 0);
+      }
     });
     afterAll(() => Promise.all(closes.map((c) => c())));
 
@@ -339,7 +356,7 @@ for (const backend of syncBackends) {
           tokens += Math.min(...spies.map((s) => s.tokens));
         }),
         {
-          numRuns: backend.name === 'memory' ? 100 : 40,
+          numRuns: backend.name === 'memory' ? 80 : 30,
           examples: [
             [SURE_PAGE_CONFLICT, 4096],
             [SURE_DATABASE_CONFLICT, 4096],
@@ -351,6 +368,7 @@ for (const backend of syncBackends) {
       expect(commits).toBeGreaterThan(0);
       expect(conflicts).toBeGreaterThan(0);
       expect(tokens).toBeGreaterThan(0);
+      if (faults) expect(injected()).toBeGreaterThan(0);
     });
   });
 }
