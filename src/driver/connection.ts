@@ -145,11 +145,6 @@ export class Connection {
     return this.#closed;
   }
 
-  /** The wa-sqlite build this connection's module runs. */
-  get build(): SqliteBuild {
-    return this.#sqlite.build;
-  }
-
   /**
    * No transaction open (the held read transaction is none: every other call ends it first). Reads the
    * module directly: call only while nothing else runs on it.

@@ -17,7 +17,7 @@ export function checkSqliteBuild(value: unknown): asserts value is SqliteBuild |
 }
 
 /** Whether a store has synchronous transactions: an open Kv says; a URL by its scheme (FoundationDB has none). */
-export function storeRunsSync(store: string | Kv): boolean {
+function storeRunsSync(store: string | Kv): boolean {
   if (typeof store !== 'string') return typeof store.createTransactionSync === 'function';
   return !/^fdb:/i.test(store);
 }
