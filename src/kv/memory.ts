@@ -97,7 +97,7 @@ export class MemoryStorage implements Storage {
     return this.commitSync(request);
   }
 
-  /** Commits are in memory, so the asynchronous commit is this one; "durable" once applied. */
+  /** The commit itself: in memory there is nothing to wait for, so the asynchronous commit is this one. */
   commitSync(request: CommitRequest): Committed {
     this.#assertOpen();
     this.#touched.clear();
