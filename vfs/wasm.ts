@@ -107,7 +107,7 @@ export const sqliteModuleStats = { built: 0, reused: 0 };
  * memory); register a VFS on it before opening databases. Only a module of the same build is reused: a
  * VFS made for one build would break SQLite on the other.
  */
-export function createSqliteModule(build: SqliteBuild = 'asyncify'): Promise<SqliteModule> {
+export function createSqliteModule(build: SqliteBuild): Promise<SqliteModule> {
   const state = builds[build];
   state.anyModule = true;
   const reused = state.spare === undefined ? state.idle.pop() : undefined;
