@@ -252,7 +252,6 @@ function* newestVersionOf(reader: AnyReader, db: DatabaseRef, page: number): Ste
   return entry ? versionFromBytes(versionSuffix(entry[0])) : undefined;
 }
 
-/** Phase two (or the only phase): one kv transaction makes the commit visible. */
 /**
  * The read version of a publish's last attempt, and of the first that may have landed (after a 1021): a
  * commit version is above its read version, so that commit is newer than it (findLanded).
@@ -262,6 +261,7 @@ interface PublishReads {
   landedAfter?: bigint;
 }
 
+/** Phase two (or the only phase): one kv transaction makes the commit visible. */
 function* publish(plan: Plan, inline: boolean, token: Uint8Array | undefined): Steps<Version | typeof TOKEN_REVOKED> {
   const { db } = plan;
   const reads: PublishReads = {};

@@ -124,6 +124,8 @@ function advance<T>(run: Run<T>, send: Send, sent: unknown): IteratorReturnResul
     }
     if (isPromiseLike(sent)) {
       if (run.mode === 'sync') {
+        // Nothing will wait for it: its rejection must not go unhandled (fatal in Node).
+        sent.then(undefined, () => {});
         sent = new Error('internal error: a synchronous engine run waited for a promise');
         send = THROW;
         continue;

@@ -55,6 +55,27 @@ describe('steps runners', () => {
     expect(runSync(caught())).toMatch(/synchronous engine run waited for a promise/);
   });
 
+  it('leave no rejection unhandled when a synchronous run refuses a promise that then rejects', async () => {
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      function* rejecting(): Steps<string> {
+        try {
+          yield* wait(Promise.reject(new Error('store failed')));
+          return 'no';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      }
+      expect(runSync(rejecting())).toMatch(/synchronous engine run waited for a promise/);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+  });
+
   it('answer from memory at once under runEager', () => {
     function* pure(): Steps<number> {
       const [a, b] = yield* all([wait(1), wait(2)]);
