@@ -37,6 +37,80 @@ export interface LmdbStore {
   meta: Database<Buffer, Buffer>;
   /** Longest user key the data database accepts. */
   maxKeyBytes: number;
+  /** Reads the last commit version as a fresh read would see it (see openVersionProbe). */
+  versionProbe: VersionProbe;
+}
+
+/** A cheap, always-fresh read of the store's last commit version; close() before the environment closes. */
+export interface VersionProbe {
+  read(): bigint;
+  close(): void;
+}
+
+/**
+ * lmdb-js's native transaction class and reset, from the module lmdb itself loads (the package
+ * exports no path to it). lmdb-js's public API offers only its shared read transaction, whose
+ * renewal costs a timer and an event per call; with these the probe keeps a reader of its own.
+ * Undefined when a future lmdb-js no longer has them: the probe then uses the shared transaction.
+ */
+const lmdbNative = await (async () => {
+  try {
+    const native = (await import(new URL('native.js', import.meta.resolve('lmdb')).href)) as Record<string, unknown>;
+    if (typeof native.Txn !== 'function' || typeof native.resetTxn !== 'function') return undefined;
+    return native as { Txn: new (env: unknown, flags: number) => ProbeTxn; resetTxn: (address: number) => void };
+  } catch {
+    return undefined;
+  }
+})();
+
+interface ProbeTxn {
+  address: number;
+  abort(): void;
+}
+
+/** LMDB's MDB_RDONLY. */
+const MDB_RDONLY = 0x20000;
+
+/**
+ * The probe behind LmdbStorage.latestVersion. It owns one LMDB read transaction, kept reset between
+ * reads: a reset reader pins no snapshot (LMDB can reuse every page), keeps its reader slot, and the
+ * next read renews it at the newest commit of any process, as a new transaction would.
+ */
+function openVersionProbe(env: RootDatabase<Buffer, Buffer>, meta: Database<Buffer, Buffer>): VersionProbe {
+  const nativeEnv = (env as unknown as { env?: unknown }).env;
+  if (lmdbNative === undefined || nativeEnv === undefined) {
+    return {
+      read: () => {
+        // lmdb-js shares one read transaction per event turn: reset it so the read sees every finished commit.
+        env.resetReadTxn();
+        return (meta.getBinaryFast(VERSION_KEY) as Buffer).readBigUInt64BE(0);
+      },
+      close: () => {},
+    };
+  }
+  const { Txn, resetTxn } = lmdbNative;
+  const txn = new Txn(nativeEnv, MDB_RDONLY);
+  resetTxn(txn.address);
+  // getBinaryFast takes get's options (its typings omit them); its buffer is reused by the next read.
+  const getBinaryFast = meta.getBinaryFast.bind(meta) as (key: Buffer, options: { transaction: ProbeTxn }) => Buffer;
+  const options = { transaction: txn };
+  let open = true;
+  return {
+    read: () => {
+      if (!open) throw new Error('read from a closed version probe');
+      try {
+        // lmdb-js renews an explicit transaction before reading through it.
+        return getBinaryFast(VERSION_KEY, options).readBigUInt64BE(0);
+      } finally {
+        resetTxn(txn.address);
+      }
+    },
+    close: () => {
+      if (!open) return;
+      open = false;
+      txn.abort();
+    },
+  };
 }
 
 function invalidStore(path: string, problem: string): KvError {
@@ -144,7 +218,10 @@ export function openLmdbStore(dir: string): LmdbStore {
     });
     const lmdbMaxKey = (store.data as unknown as { maxKeySize: number }).maxKeySize;
     const maxKeyBytes = Math.min(lmdbMaxKey, LMDB_MAX_STORED_KEY_BYTES) - 1;
-    return { path, env, ...store, maxKeyBytes };
+    // Made last: a new native transaction becomes the environment's default reader, and lmdb-js's next
+    // one (openDB above ended its shared one) takes that role back before anything reads.
+    const versionProbe = openVersionProbe(env, store.meta);
+    return { path, env, ...store, maxKeyBytes, versionProbe };
   } catch (err) {
     void env.close();
     throw err instanceof KvError ? err : invalidStore(path, `LMDB cannot open its databases (${(err as Error).message})`);

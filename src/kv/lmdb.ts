@@ -147,11 +147,9 @@ export class LmdbStorage implements Storage {
 
   latestVersion(): bigint {
     this.#checkOpen();
-    const { env, meta } = this.store;
-    // As in snapshot(): a fresh read, so commits other processes finished before this call are seen.
-    env.resetReadTxn();
-    // Read on every statement's head check: lmdb-js's no-copy read (its buffer is reused by the next read).
-    return (meta.getBinaryFast(VERSION_KEY) as Buffer).readBigUInt64BE(0);
+    // Read before every statement: a fresh read (commits other processes finished before this call are
+    // seen) through the probe's own reader, cheaper than renewing lmdb-js's shared one.
+    return this.store.versionProbe.read();
   }
 
   async commit(request: CommitRequest): Promise<Committed> {
@@ -299,6 +297,7 @@ export class LmdbStorage implements Storage {
     if (this.#queue.length > 0) this.#flush();
     this.#closed = true;
     for (const snapshot of [...this.#live]) snapshot.release();
+    this.store.versionProbe.close();
     await Promise.all(this.#syncing);
     await this.store.env.close();
   }

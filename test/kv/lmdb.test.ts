@@ -244,6 +244,23 @@ describe('LmdbStorage: snapshots and commits', () => {
       await expectCode(storage.commit(request(0n, [set('a', '1')])), 2132);
     },
   );
+
+  it(
+    'latestVersion sees each commit and holds no snapshot between calls (LMDB can reuse older pages)',
+    withStorage(async (storage) => {
+      // readerList shows a reader holding a snapshot with its txnid, a reset one with "-".
+      const holding = () => storage.store.env.readerList().split('\n').filter((line) => /\s\d+$/.test(line)).length;
+      const endOfTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+      for (let round = 0; round < 3; round++) {
+        const { version } = await storage.commit(request(0n, [set('a', String(round))]));
+        // lmdb-js ends its own shared read transaction on a timer.
+        await endOfTurn();
+        expect(holding()).toBe(0);
+        expect(storage.latestVersion()).toBe(version);
+        expect(holding()).toBe(0);
+      }
+    }),
+  );
 });
 
 function captureSync(fn: () => unknown): unknown {
