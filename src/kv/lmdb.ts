@@ -26,6 +26,8 @@
  * truncated.
  */
 
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { bytesEqual, compareBytes, keyAfter, readU64be, u64be } from './bytes.ts';
 import { createEmbeddedKv } from './embedded.ts';
 import { ErrorCode, KvError } from './errors.ts';
@@ -345,6 +347,49 @@ export class LmdbStorage implements Storage {
  * KvError 2130 when it holds anything else.
  */
 export async function openLmdbKv(dir: string, options: LmdbStorageOptions = {}): Promise<Kv> {
-  const storage = new LmdbStorage(dir, options);
+  const storage = options.now === undefined ? sharedStorage(dir) : new LmdbStorage(dir, options);
   return createEmbeddedKv(storage, `lmdb:${storage.path}`, { maxKeyBytes: storage.maxKeyBytes, now: options.now });
+}
+
+/**
+ * The LmdbStorage of each store directory open in this process (by real path), with how many Kvs use it.
+ * Two storages on one directory would each run an lmdb-js writer on the one LMDB environment, and a
+ * synchronous commit of one could wait for the write lock held by the other's group commit, which waits
+ * for this (blocked) thread: the process would hang. So every Kv opened on a directory shares one.
+ */
+const openStorages = new Map<string, { storage: LmdbStorage; users: number }>();
+
+function sharedStorage(dir: string): Storage & { path: string; maxKeyBytes: number } {
+  const existing = openStorages.get(realDirectory(dir));
+  const entry = existing ?? { storage: new LmdbStorage(dir), users: 0 };
+  // Registered under the real path of the directory the storage opened (and created, if it was new).
+  const key = realDirectory(entry.storage.path);
+  if (existing === undefined) openStorages.set(key, entry);
+  entry.users++;
+  const { storage } = entry;
+  let closed = false;
+  return {
+    path: storage.path,
+    maxKeyBytes: storage.maxKeyBytes,
+    snapshot: () => storage.snapshot(),
+    latestVersion: () => storage.latestVersion(),
+    commit: (request) => storage.commit(request),
+    commitSync: (request) => storage.commitSync(request),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (--entry.users > 0) return;
+      openStorages.delete(key);
+      await storage.close();
+    },
+  };
+}
+
+/** The directory's real path (symlinks resolved), or its absolute path while it does not exist. */
+function realDirectory(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
 }
