@@ -516,11 +516,10 @@ export class Database extends Queryable implements PoolMember {
   async #open(): Promise<Connection> {
     this.#assertOpen();
     if (this.#connection === undefined) {
-      const sync = this.#settings.sqliteBuild === 'sync';
       this.#connection = await Connection.open({
         ref: this.#ref,
         build: this.#settings.sqliteBuild,
-        resolve: (name, create) => (sync ? this.#resolveAttachedSync(name, create) : this.#resolveAttached(name, create)),
+        resolve: (name, create) => this.#resolveAttached(name, create),
         ...(this.snapshot !== undefined ? { pinned: this.snapshot } : {}),
         ...(this.#settings.cachePages !== undefined ? { cachePages: this.#settings.cachePages } : {}),
         ...(this.#settings.clientTag !== undefined ? { clientTag: this.#settings.clientTag } : {}),
@@ -531,16 +530,14 @@ export class Database extends Queryable implements PoolMember {
     return this.#connection;
   }
 
-  /** ATTACH 'name' opens database `name` of the same store (created if missing, as SQLite creates files). */
-  async #resolveAttached(name: string, create: boolean): Promise<DatabaseRef> {
+  /**
+   * ATTACH 'name' opens database `name` of the same store (created if missing, as SQLite creates files):
+   * at once on the sync build (its VFS cannot wait), with the store's synchronous transactions.
+   */
+  #resolveAttached(name: string, create: boolean): DatabaseRef | Promise<DatabaseRef> {
     if (name === this.#ref.name) return this.#ref;
-    return openDatabase(this.#ref.kv, name, { create });
-  }
-
-  /** #resolveAttached at once, for the sync build (whose VFS cannot wait), with the store's synchronous transactions. */
-  #resolveAttachedSync(name: string, create: boolean): DatabaseRef {
-    if (name === this.#ref.name) return this.#ref;
-    return openDatabaseSync(this.#ref.kv, name, { create });
+    const open = this.#settings.sqliteBuild === 'sync' ? openDatabaseSync : openDatabase;
+    return open(this.#ref.kv, name, { create });
   }
 
   #retryPolicy(): RetryPolicy {

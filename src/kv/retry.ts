@@ -31,7 +31,7 @@ export async function runWithRetries<T>(tx: KvTransaction, body: (tx: KvTransact
 }
 
 /** After a failed attempt: `tx.onError` resets `tx` for another, or `tx` is cancelled (its snapshot freed) and the error rethrown. */
-export async function retryOrCancel(tx: KvTransaction, err: unknown): Promise<void> {
+async function retryOrCancel(tx: KvTransaction, err: unknown): Promise<void> {
   try {
     await tx.onError(err);
   } catch (final) {
