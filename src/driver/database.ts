@@ -107,7 +107,9 @@ export abstract class Queryable {
   get(sql: string, params?: Params, options?: QueryOptions & { rowMode?: 'object' }): Promise<Row | undefined>;
   get(sql: string, params: Params | undefined, options: QueryOptions & { rowMode: 'array' }): Promise<SqlValue[] | undefined>;
   get(sql: string, params?: Params, options?: QueryOptions): Promise<Row | SqlValue[] | undefined> {
-    return this.#statement(sql, params, options, (result) => rowsOf({ ...result, rows: result.rows.slice(0, 1) }, options)[0]);
+    return this.#statement(sql, params, options, ({ columns, rows: [first] }) =>
+      first === undefined || options?.rowMode === 'array' ? first : toObject(columns, first),
+    );
   }
 
   /** Runs one statement for its effect. */
@@ -464,6 +466,8 @@ export class Database extends Queryable implements PoolMember {
   protected use<T>(work: (conn: Connection) => T | Promise<T>): T | Promise<T> {
     const transaction = this.#transaction.getStore();
     if (transaction !== undefined && !transaction.done) return work(transaction.conn);
+    const connection = this.#connection;
+    if (connection !== undefined && !this.#closed && !this.#lock.busy) return this.#useNow(connection, work);
     return this.#lock.run(async () => {
       const connection = await this.#open();
       try {
@@ -472,6 +476,28 @@ export class Database extends Queryable implements PoolMember {
         this.#noteVersion(connection);
       }
     });
+  }
+
+  /**
+   * use() with the connection open and nothing queued: the statement starts at once, without a promise of
+   * its own (on the sync build a statement usually completes here); one that waits holds the lock.
+   */
+  #useNow<T>(connection: Connection, work: (conn: Connection) => T | Promise<T>): T | Promise<T> {
+    pool.use(this);
+    let result: T | Promise<T>;
+    try {
+      result = work(connection);
+    } catch (error) {
+      this.#noteVersion(connection);
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      this.#noteVersion(connection);
+      return result;
+    }
+    const settled = result.finally(() => this.#noteVersion(connection));
+    this.#lock.hold(settled);
+    return settled;
   }
 
   async #attempt<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -581,6 +607,13 @@ class Lock {
     } finally {
       this.#pending--;
     }
+  }
+
+  /** Holds the lock until `work`, started while the lock was free, settles. */
+  hold(work: Promise<unknown>): void {
+    this.#pending++;
+    const done = (): void => void this.#pending--;
+    void this.#serializer.run(() => work.then(done, done));
   }
 }
 

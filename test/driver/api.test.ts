@@ -230,6 +230,29 @@ onEachBuild(() => {
     });
   });
 
+    it('statements called without waiting run in call order, around a transaction and past failing ones', async () => {
+      const db = await fresh();
+      await db.exec(`CREATE TABLE t(n INTEGER)`);
+      const count = `SELECT count(*) AS n FROM t`;
+      const calls = [
+        db.run(`INSERT INTO t VALUES (1)`),
+        db.get(count),
+        db.transaction(async (tx) => {
+          await tx.run(`INSERT INTO t VALUES (2)`);
+          await new Promise((r) => setTimeout(r, 10));
+          await tx.run(`INSERT INTO t VALUES (3)`);
+        }),
+        db.get(count),
+        db.run(`INSERT INTO missing VALUES (1)`),
+        db.run(`INSERT INTO t VALUES (?)`, [4, 5]),
+        db.get(`SELECT group_concat(n) AS ns FROM t`),
+      ];
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])).slice(1)).toEqual([{ n: 1 }, undefined, { n: 3 }, { ns: '1,2,3' }]);
+      expect(settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as Error).constructor] : []))).toEqual([SqliteError, ArgumentError]);
+    });
+
   describe('databases of a store', () => {
     it('listDatabases shows each with its head; deleteDatabase removes one and its history', async () => {
       const store = `memory:${uniqueName('store')}`;
