@@ -23,7 +23,6 @@ const SQLITE_NOMEM = SQLite.SQLITE_NOMEM;
 /** Text up to this many UTF-16 units is copied in JavaScript while it is ASCII (longer: encodeInto is faster). */
 const SHORT_TEXT = 32;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
 
 /** A call that may suspend SQLite (a VFS call): its code at once when it did not, else a Promise of it. */
@@ -45,6 +44,8 @@ export class SqliteApi {
   readonly #step: MaybeAsyncCall;
   readonly #reset: MaybeAsyncCall;
   readonly #finalize: MaybeAsyncCall;
+  /** A Buffer over the wasm memory (#heap), made again when the memory grows. */
+  #heapBuffer: Buffer | undefined;
 
   constructor({ module, build }: Pick<SqliteModule, 'module' | 'build'>) {
     this.module = module;
@@ -134,7 +135,7 @@ export class SqliteApi {
   /** ':a', '@a', '$a', '?3', or null for a bare '?'. */
   parameterName(stmt: number, index: number): string | null {
     const ptr = this.module._sqlite3_bind_parameter_name(stmt, index);
-    return ptr ? this.module.UTF8ToString(ptr) : null;
+    return ptr ? this.#cString(ptr) : null;
   }
 
   clearBindings(stmt: number): void {
@@ -201,7 +202,7 @@ export class SqliteApi {
   }
 
   columnName(stmt: number, index: number): string {
-    return this.module.UTF8ToString(this.module._sqlite3_column_name(stmt, index));
+    return this.#cString(this.module._sqlite3_column_name(stmt, index));
   }
 
   columnType(stmt: number, index: number): number {
@@ -226,7 +227,7 @@ export class SqliteApi {
   columnText(stmt: number, index: number): string {
     const ptr = this.module._sqlite3_column_text(stmt, index);
     const length = this.module._sqlite3_column_bytes(stmt, index);
-    return ptr ? utf8Decoder.decode(this.module.HEAPU8.subarray(ptr, ptr + length)) : '';
+    return ptr ? this.#text(ptr, length) : '';
   }
 
   columnBlob(stmt: number, index: number): Uint8Array {
@@ -274,7 +275,22 @@ export class SqliteApi {
   }
 
   errmsg(db: number): string {
-    return this.module.UTF8ToString(this.module._sqlite3_errmsg(db));
+    return this.#cString(this.module._sqlite3_errmsg(db));
+  }
+
+  /**
+   * UTF-8 text in the wasm memory, as better-sqlite3 reads it: a leading U+FEFF is kept (TextDecoder, and
+   * Emscripten's UTF8ToString with it, would drop it), invalid bytes become U+FFFD.
+   */
+  #text(ptr: number, length: number): string {
+    const heap: ArrayBuffer = this.module.HEAPU8.buffer;
+    if (this.#heapBuffer?.buffer !== heap) this.#heapBuffer = Buffer.from(heap);
+    return this.#heapBuffer.toString('utf8', ptr, ptr + length);
+  }
+
+  /** A NUL-terminated string (names, messages). */
+  #cString(ptr: number): string {
+    return this.#text(ptr, this.module.HEAPU8.indexOf(0, ptr) - ptr);
   }
 
   extendedErrcode(db: number): number {

@@ -1,4 +1,5 @@
-/** Bound text reaches SQLite as exactly its UTF-8 bytes, whatever its length and characters. */
+/** Bound text reaches SQLite as exactly its UTF-8 bytes, whatever its length and characters; text read back is what better-sqlite3 reads. */
+import Sqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, type Database } from '../../src/index.ts';
 import { uniqueName } from './helpers.ts';
@@ -35,5 +36,20 @@ describe('bound text', () => {
   it('a lone surrogate is stored as U+FFFD, as the UTF-8 encoder writes it', async () => {
     const row = await db.get(`SELECT ? AS t`, ['a\ud800b']);
     expect(row).toEqual({ t: 'a\ufffdb' });
+  });
+});
+
+describe('text read back', () => {
+  it.each([
+    ['a leading U+FEFF (byte order mark)', `SELECT char(65279) || 'A' AS t, CAST(x'efbbbf42' AS TEXT) AS u`],
+    ['invalid UTF-8', `SELECT CAST(x'ff41c3' AS TEXT) AS t, CAST(x'eda080' AS TEXT) AS u, CAST(x'c0af' AS TEXT) AS v`],
+    ['a column name starting with U+FEFF', `SELECT 1 AS "\ufeffname"`],
+  ])('%s: as better-sqlite3 reads it', async (_name, sql) => {
+    const reference = new Sqlite3(':memory:');
+    try {
+      expect(await db.get(sql)).toEqual(reference.prepare(sql).get());
+    } finally {
+      reference.close();
+    }
   });
 });
