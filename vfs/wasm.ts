@@ -94,7 +94,7 @@ export function prepareFirstSqliteModule(build: SqliteBuild): void {
   state.spare.catch(() => {}); // reported to the connection that takes it
 }
 
-/** Enough for a pool that closes one connection per open past its cap; each idle module holds its heap. */
+/** Per build: enough for a pool that closes one connection per open past its cap; each idle module holds its heap. */
 const MAX_IDLE_MODULES = 4;
 /** Wasm memory never shrinks: a module whose heap grew past this is dropped rather than kept. */
 const MAX_IDLE_HEAP_BYTES = 32 * 1024 * 1024;

@@ -21,7 +21,7 @@ import { Database, type DatabaseSettings } from './database.ts';
 import { ArgumentError, SqliteError, checkClientTag, checkOptionNames } from './errors.ts';
 import type { StoreOptions } from './index.ts';
 import { bytesSource, withFileSource, writeFileAtomically } from './sqlite-file.ts';
-import { chooseSqliteBuild } from './sqlite-build.ts';
+import { chooseSqliteBuild, sqliteBuildFromEnv } from './sqlite-build.ts';
 import { withStore } from './store.ts';
 import { parsePointInTime, type PointInTime } from './time.ts';
 
@@ -85,6 +85,7 @@ export async function importDatabase(name: string, source: string | Uint8Array, 
   checkOptions('importDatabase', options, IMPORT_OPTIONS);
   const { clientTag, onProgress } = options;
   checkClientTag(clientTag);
+  sqliteBuildFromEnv(); // the check after the commit runs SQLite: a bad MVDB_SQLITE_BUILD fails before it
   const read = async (from: ImageSource) => ({
     label: from.label,
     image: await readImage(from, (done, total) => onProgress?.({ phase: 'read', done, total })),
@@ -148,6 +149,7 @@ export async function exportDatabase(
   }
   if (typeof replace !== 'boolean') throw new ArgumentError('replace must be true or false');
   if (at !== undefined) parsePointInTime(at); // a malformed point fails before anything is touched
+  sqliteBuildFromEnv();
 
   return withStore(options, async (kv) => {
     const write = async (append: (bytes: Uint8Array) => Promise<void>): Promise<ExportResult> => {

@@ -12,7 +12,7 @@ export const SQLITE_BUILD_ENV = 'MVDB_SQLITE_BUILD';
 /** Checks the `sqliteBuild` option's value. */
 export function checkSqliteBuild(value: unknown): asserts value is SqliteBuild | undefined {
   if (value !== undefined && !SQLITE_BUILDS.includes(value as SqliteBuild)) {
-    throw new ArgumentError(`sqliteBuild must be ${SQLITE_BUILDS.map((b) => `'${b}'`).join(' or ')}, got ${JSON.stringify(value)}`);
+    throw new ArgumentError(`sqliteBuild must be ${quotedBuilds()}, got ${JSON.stringify(value)}`);
   }
 }
 
@@ -36,14 +36,26 @@ export function chooseSqliteBuild(requested: SqliteBuild | undefined, store: str
     }
     return requested;
   }
-  const fromEnv = process.env[SQLITE_BUILD_ENV];
-  if (fromEnv !== undefined && fromEnv !== '') {
-    if (!SQLITE_BUILDS.includes(fromEnv as SqliteBuild)) {
-      throw new ArgumentError(`${SQLITE_BUILD_ENV} must be ${SQLITE_BUILDS.join(' or ')} (or unset), got ${JSON.stringify(fromEnv)}`);
-    }
-    if (fromEnv === 'asyncify' || sync) return fromEnv as SqliteBuild;
-  }
+  const fromEnv = sqliteBuildFromEnv();
+  if (fromEnv === 'asyncify' || (fromEnv === 'sync' && sync)) return fromEnv;
   return sync ? 'sync' : 'asyncify';
+}
+
+/**
+ * MVDB_SQLITE_BUILD's build, undefined when unset; an ArgumentError for any other value. Calls that only
+ * use the build after writing (importDatabase's check) call this first, so a bad value changes nothing.
+ */
+export function sqliteBuildFromEnv(): SqliteBuild | undefined {
+  const fromEnv = process.env[SQLITE_BUILD_ENV];
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  if (!SQLITE_BUILDS.includes(fromEnv as SqliteBuild)) {
+    throw new ArgumentError(`${SQLITE_BUILD_ENV} must be ${quotedBuilds()} (or unset), got ${JSON.stringify(fromEnv)}`);
+  }
+  return fromEnv as SqliteBuild;
+}
+
+function quotedBuilds(): string {
+  return SQLITE_BUILDS.map((b) => `'${b}'`).join(' or ');
 }
 
 function describe(store: string | Kv): string {

@@ -4,7 +4,7 @@
  * or 'sync' on a store that cannot run it, is a clear error that opens and creates nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArgumentError, listDatabases, open, type Database } from '../../src/index.ts';
+import { ArgumentError, exportDatabase, importDatabase, listDatabases, open, type Database } from '../../src/index.ts';
 import { SQLITE_BUILD_ENV } from '../../src/driver/sqlite-build.ts';
 import { openMemoryKv } from '../../src/kv/memory.ts';
 import { sqliteModuleStats, type Kv } from '../../vfs/index.ts';
@@ -127,8 +127,27 @@ describe('sqliteBuild', () => {
   it('MVDB_SQLITE_BUILD with a value other than sync or asyncify makes open() fail with the accepted values', async () => {
     process.env[SQLITE_BUILD_ENV] = 'turbo';
     await expect(open(uniqueName('env'), { store: 'memory:' })).rejects.toThrow(
-      new ArgumentError(`${SQLITE_BUILD_ENV} must be sync or asyncify (or unset), got "turbo"`),
+      new ArgumentError(`${SQLITE_BUILD_ENV} must be 'sync' or 'asyncify' (or unset), got "turbo"`),
     );
+  });
+
+  it('a bad MVDB_SQLITE_BUILD makes importDatabase and exportDatabase fail before they touch the store', async () => {
+    const store = 'memory:' + uniqueName('env-io');
+    const source = await open('source', { store, create: true });
+    await source.exec('CREATE TABLE t(x); INSERT INTO t VALUES (1)');
+    const chunks: Uint8Array[] = [];
+    await exportDatabase('source', (bytes) => void chunks.push(bytes), { store });
+    await source.close();
+    process.env[SQLITE_BUILD_ENV] = 'turbo';
+    const phases: string[] = [];
+    const refused = /MVDB_SQLITE_BUILD must be 'sync' or 'asyncify' \(or unset\), got "turbo"/;
+    await expect(importDatabase('copy', Buffer.concat(chunks), { store, onProgress: (p) => void phases.push(p.phase) })).rejects.toThrow(refused);
+    expect(phases).toEqual([]);
+    const written: Uint8Array[] = [];
+    await expect(exportDatabase('source', (bytes) => void written.push(bytes), { store, at: 'now' })).rejects.toThrow(refused);
+    expect(written).toEqual([]);
+    delete process.env[SQLITE_BUILD_ENV];
+    expect((await listDatabases({ store })).map((d) => d.name)).toEqual(['source']);
   });
 
   it('asyncify, asked for, is what a store with synchronous transactions runs too', async () => {
