@@ -228,7 +228,6 @@ onEachBuild(() => {
       await tx;
       expect(await outside).toEqual({ n: 1 }); // ran after the commit, not inside the transaction
     });
-  });
 
     it('statements called without waiting run in call order, around a transaction and past failing ones', async () => {
       const db = await fresh();
@@ -252,6 +251,7 @@ onEachBuild(() => {
       expect(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])).slice(1)).toEqual([{ n: 1 }, undefined, { n: 3 }, { ns: '1,2,3' }]);
       expect(settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as Error).constructor] : []))).toEqual([SqliteError, ArgumentError]);
     });
+  });
 
   describe('databases of a store', () => {
     it('listDatabases shows each with its head; deleteDatabase removes one and its history', async () => {

@@ -35,6 +35,28 @@ describe('many databases in one process', () => {
     }
   });
 
+  it.each(['sync', 'asyncify'] as const)('a connection with statements still running is not closed for another database (%s build)', async (sqliteBuild) => {
+    setMaxOpenConnections(1);
+    const x = await open(uniqueName('busy'), { store: 'memory:', sqliteBuild });
+    const y = await open(uniqueName('other'), { store: 'memory:', sqliteBuild });
+    try {
+      await x.exec(`CREATE TABLE t(n)`);
+      await y.exec(`CREATE TABLE t(n)`);
+      await x.get(`SELECT 0`);
+      // x's first statement waits (new SQL is prepared); y's then takes the one open slot while x still has work.
+      const results = await Promise.all([
+        x.get(`SELECT 1 AS a`),
+        x.run(`INSERT INTO t VALUES (1)`),
+        y.get(`SELECT 2 AS b`),
+        x.get(`SELECT count(*) AS c FROM t`),
+      ]);
+      expect(results).toEqual([{ a: 1 }, { changes: 1, lastInsertRowid: 1 }, { b: 2 }, { c: 1 }]);
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  });
+
   it('refuses a cap that is not a positive whole number', () => {
     expect(() => setMaxOpenConnections(0)).toThrow(/positive integer/);
   });

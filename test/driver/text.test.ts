@@ -52,4 +52,10 @@ describe('text read back', () => {
       reference.close();
     }
   });
+
+  it('after the wasm memory grew: text and names still read from the current memory', async () => {
+    // A 64 MB string built inside SQLite grows the module's memory (a new ArrayBuffer).
+    expect(await db.get(`SELECT length(printf('%.*c', 64000000, 'x')) AS n, 'héllo' AS t`)).toEqual({ n: 64_000_000, t: 'héllo' });
+    expect(await db.get(`SELECT 'after' AS t, 'é' AS "ü"`)).toEqual({ t: 'after', ü: 'é' });
+  });
 });
