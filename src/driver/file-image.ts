@@ -149,7 +149,7 @@ export async function exportDatabase(
   }
   if (typeof replace !== 'boolean') throw new ArgumentError('replace must be true or false');
   if (at !== undefined) parsePointInTime(at); // a malformed point fails before anything is touched
-  sqliteBuildFromEnv();
+  sqliteBuildFromEnv(); // so does a bad MVDB_SQLITE_BUILD (reading at a point runs SQLite)
 
   return withStore(options, async (kv) => {
     const write = async (append: (bytes: Uint8Array) => Promise<void>): Promise<ExportResult> => {

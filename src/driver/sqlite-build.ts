@@ -36,8 +36,8 @@ export function chooseSqliteBuild(requested: SqliteBuild | undefined, store: str
     }
     return requested;
   }
-  const fromEnv = sqliteBuildFromEnv();
-  if (fromEnv === 'asyncify' || (fromEnv === 'sync' && sync)) return fromEnv;
+  // MVDB_SQLITE_BUILD=sync changes nothing: it is already the default wherever the store allows it.
+  if (sqliteBuildFromEnv() === 'asyncify') return 'asyncify';
   return sync ? 'sync' : 'asyncify';
 }
 
